@@ -1,0 +1,155 @@
+// The SCTP socket layer: one-to-many (SOCK_SEQPACKET) sockets over the RFC 6458 API.
+// Nonblocking throughout; every call reports errors through std::error_code (errno).
+// Knows nothing of routing, config or the event loop.
+#pragma once
+
+#include <netinet/in.h>
+#include <netinet/sctp.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <variant>
+#include <vector>
+
+#include "util/unique_fd.h"
+
+namespace sctprelay::sctp {
+
+// One socket address (IPv4 or IPv6) with port.
+struct Address {
+  sockaddr_storage storage{};
+
+  int family() const { return storage.ss_family; }
+  uint16_t port() const;
+  socklen_t length() const;
+  const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  // "127.0.0.1:3868", "[::1]:3868"
+  std::string to_string() const;
+  // The address alone, no port: "127.0.0.1", "::1".
+  std::string host() const;
+  // Numeric parse only (no DNS); false on a malformed address.
+  static bool parse(const std::string& host, uint16_t port, Address& out);
+  static Address from(const sockaddr* sa, socklen_t len);
+  bool operator==(const Address& o) const;
+};
+
+// Parses every host with the port; on failure `ec` is EINVAL and `bad` names the host.
+std::vector<Address> parse_addresses(const std::vector<std::string>& hosts, uint16_t port,
+                                     std::error_code& ec, std::string* bad = nullptr);
+
+struct SocketOptions {
+  uint16_t out_streams = 16;   // SCTP_INITMSG
+  uint16_t in_streams = 16;
+  bool nodelay = true;         // SCTP_NODELAY: small messages must not wait for Nagle
+  uint32_t sack_freq = 1;      // SCTP_DELAYED_SACK: sack every packet...
+  uint32_t sack_delay_ms = 10; // ...or after this delay
+  int rcvbuf = 1 << 20;        // SO_RCVBUF (bytes; 0 = kernel default)
+  int sndbuf = 1 << 20;        // SO_SNDBUF (bytes; 0 = kernel default)
+};
+
+// Metadata of a received or sent message (RFC 6458 SCTP_RCVINFO / SCTP_SNDINFO).
+struct MessageInfo {
+  sctp_assoc_t assoc = 0;
+  uint16_t stream = 0;
+  uint32_t ppid = 0;      // host byte order (converted at the socket edge)
+  bool unordered = false;
+  uint32_t context = 0;
+};
+
+// Notifications the layer subscribes to (SCTP_EVENT) and decodes.
+struct AssocChange {
+  sctp_assoc_t assoc;
+  uint16_t state;  // SCTP_COMM_UP, SCTP_COMM_LOST, SCTP_RESTART, SCTP_SHUTDOWN_COMP, SCTP_CANT_STR_ASSOC
+  uint16_t error;
+  uint16_t outbound_streams;
+  uint16_t inbound_streams;
+};
+struct PeerAddrChange {
+  sctp_assoc_t assoc;
+  Address address;
+  uint32_t state;  // SCTP_ADDR_AVAILABLE, SCTP_ADDR_UNREACHABLE, SCTP_ADDR_CONFIRMED, ...
+  uint32_t error;
+};
+struct SendFailed {
+  sctp_assoc_t assoc;
+  uint32_t flags;  // SCTP_DATA_UNSENT or SCTP_DATA_SENT
+  uint32_t error;
+  MessageInfo info;            // stream, ppid (host order), unordered, context of the failed message
+  std::vector<uint8_t> data;   // the payload the kernel handed back
+};
+struct ShutdownEvent { sctp_assoc_t assoc; };
+struct SenderDry { sctp_assoc_t assoc; };
+struct OtherNotification { uint16_t type; sctp_assoc_t assoc; };
+using Notification =
+    std::variant<AssocChange, PeerAddrChange, SendFailed, ShutdownEvent, SenderDry, OtherNotification>;
+
+enum class RecvStatus {
+  Message,       // `data`/`info` hold one whole message (MSG_EOR seen)
+  Notification,  // `notification` holds a decoded notification
+  WouldBlock,    // nothing (more) to read now
+  Oversize,      // a message larger than the maximum was read and discarded (info set)
+  Error,         // ec set
+};
+
+// Reusable receive buffer: reading into it allocates only when a larger message than any before arrives.
+struct Received {
+  RecvStatus status = RecvStatus::WouldBlock;
+  MessageInfo info;
+  std::vector<uint8_t> data;  // payload; size is the message length
+  Notification notification;
+  std::error_code ec;
+};
+
+enum class SendStatus { Sent, WouldBlock, Error };
+
+class Socket {
+ public:
+  Socket() = default;
+  // A nonblocking one-to-many socket (AF_INET6 accepts IPv4 too unless the addresses say otherwise),
+  // with options applied and notifications subscribed.
+  static Socket open(int family, const SocketOptions& opts, std::error_code& ec);
+
+  // sctp_bindx over all addresses (the first is bind()'s, the others added).
+  bool bind(const std::vector<Address>& addrs, std::error_code& ec);
+  bool listen(int backlog, std::error_code& ec);
+  // Starts an association with a (multi-homed) peer: sctp_connectx. Nonblocking: COMM_UP or
+  // CANT_STR_ASSOC arrives as a notification. Returns the association id when the kernel gives it.
+  sctp_assoc_t connect(const std::vector<Address>& peer, std::error_code& ec);
+
+  // Reads one message or notification, reassembling partial reads up to `max_message`.
+  // A message longer than max_message is discarded whole and reported as Oversize.
+  void receive(Received& out, std::size_t max_message);
+
+  // Sends one whole message to an association (sendmsg with SCTP_SNDINFO, MSG_NOSIGNAL|MSG_DONTWAIT).
+  SendStatus send(const MessageInfo& info, const uint8_t* data, std::size_t len, std::error_code& ec);
+
+  // Graceful SHUTDOWN (SCTP_EOF) or ABORT of one association.
+  void shutdown(sctp_assoc_t assoc);
+  void abort(sctp_assoc_t assoc);
+
+  std::vector<Address> peer_addresses(sctp_assoc_t assoc) const;  // sctp_getpaddrs
+  std::vector<Address> local_addresses() const;                    // sctp_getladdrs(…, 0, …)
+  // Primary path's address of an association (SCTP_PRIMARY_ADDR), empty on error.
+  std::vector<Address> primary_address(sctp_assoc_t assoc) const;
+
+  int fd() const { return fd_.get(); }
+  explicit operator bool() const { return bool(fd_); }
+  void close() { fd_.reset(); }
+
+ private:
+  explicit Socket(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+  // partial message being reassembled (one-to-many sockets deliver one message at a time by default)
+  std::vector<uint8_t> partial_;
+  MessageInfo partial_info_;
+  bool partial_active_ = false;
+  bool discarding_ = false;
+};
+
+// Human-readable names for logs: "COMM_UP", "COMM_LOST", ...
+const char* assoc_state_name(uint16_t state);
+const char* paddr_state_name(uint32_t state);
+
+}  // namespace sctprelay::sctp
