@@ -39,6 +39,10 @@ struct Address {
 std::vector<Address> parse_addresses(const std::vector<std::string>& hosts, uint16_t port,
                                      std::error_code& ec, std::string* bad = nullptr);
 
+// The socket family for a set of addresses: AF_INET when all are IPv4 (or the list is empty),
+// AF_INET6 otherwise (an AF_INET6 socket also carries the IPv4 ones).
+int family_for(const std::vector<Address>& addrs);
+
 struct SocketOptions {
   uint16_t out_streams = 16;   // SCTP_INITMSG
   uint16_t in_streams = 16;
@@ -100,6 +104,7 @@ struct Received {
   std::vector<uint8_t> data;  // payload; size is the message length
   Notification notification;
   std::error_code ec;
+  Address source;  // sender's address of a Message/Oversize (recvmsg's msg_name)
 };
 
 enum class SendStatus { Sent, WouldBlock, Error };
@@ -146,6 +151,13 @@ class Socket {
   MessageInfo partial_info_;
   bool partial_active_ = false;
   bool discarding_ = false;
+  std::size_t partial_len_ = 0;        // bytes of partial_ holding the message so far
+  Address partial_source_;
+  std::vector<uint8_t> notification_;  // a notification being reassembled (MSG_NOTIFICATION w/o MSG_EOR)
+
+  void drop_partial();
+  // Decodes a whole notification in notification_ into `out` (and drops a partial message it ends).
+  void finish_notification(Received& out);
 };
 
 // Human-readable names for logs: "COMM_UP", "COMM_LOST", ...

@@ -1,0 +1,69 @@
+// A bounded FIFO of messages waiting for one association, with byte/message accounting and
+// time-to-live expiry from the front. Never blocks, never reorders.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "config/config.h"
+#include "sctp/socket.h"
+
+namespace sctprelay::relay {
+
+using Clock = std::chrono::steady_clock;
+
+// Where a message came from, so a reply to it can be returned (destinations with return: origin).
+struct Origin {
+  uint64_t endpoint_id = 0;       // 0: none
+  uint16_t stream = 0;            // the stream it arrived on
+  bool restore_ppid = false;      // a route rewrote the PPID: the reply gets the original back
+  uint32_t ppid = 0;
+};
+
+struct QueuedMessage {
+  sctp::MessageInfo info;  // stream/ppid/flags as they will be sent (assoc filled at send time)
+  std::vector<uint8_t> data;
+  Clock::time_point enqueued;
+  Origin origin;
+};
+
+class OutQueue {
+ public:
+  explicit OutQueue(const config::QueueSettings& s = {}) : settings_(s) {}
+
+  void set_settings(const config::QueueSettings& s) { settings_ = s; }
+  const config::QueueSettings& settings() const { return settings_; }
+
+  bool empty() const { return items_.empty(); }
+  std::size_t size() const { return items_.size(); }
+  std::size_t bytes() const { return bytes_; }
+
+  // At or over its message or byte limit.
+  bool full() const { return items_.size() >= settings_.max_messages || bytes_ >= settings_.max_bytes; }
+  // Below half of both limits: where a backpressured source may read again.
+  bool below_low_water() const {
+    return items_.size() <= settings_.max_messages / 2 && bytes_ <= settings_.max_bytes / 2;
+  }
+
+  void push_back(QueuedMessage m);
+  // Put a message back at the front (a send that could not complete), keeping order.
+  void push_front(QueuedMessage m);
+  // Insert at position `pos` from the front (messages handed back by the kernel, in their order).
+  void insert_at(std::size_t pos, QueuedMessage m);
+  QueuedMessage& front() { return items_.front(); }
+  void pop_front();
+
+  // Drops messages older than the TTL from the front; returns how many.
+  std::size_t expire(Clock::time_point now);
+  // Empties the queue; returns how many were dropped.
+  std::size_t clear();
+
+ private:
+  config::QueueSettings settings_;
+  std::deque<QueuedMessage> items_;
+  std::size_t bytes_ = 0;
+};
+
+}  // namespace sctprelay::relay

@@ -1,0 +1,101 @@
+// The relay: owns listeners and destinations built from a Config, reads messages, routes them,
+// and sends them on (queueing when a target cannot take more). Single-threaded on a Dispatcher.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "event/dispatcher.h"
+#include "relay/runtime.h"
+#include "relay/stats.h"
+#include "router/route_table.h"
+
+namespace sctprelay::relay {
+
+class Relay {
+ public:
+  explicit Relay(event::Dispatcher& dispatcher);
+  ~Relay();
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+
+  // Applies a validated config: first start, or a reload. Associations that remain valid are kept.
+  // On failure (a listener cannot bind) nothing changes and `error` says why.
+  bool apply(const config::Config& cfg, std::string& error);
+
+  // Graceful stop: stop reading new traffic, drain queues until `deadline`, SHUTDOWN every
+  // association, then call `done` (from the loop).
+  void stop(std::chrono::milliseconds deadline, std::function<void()> done);
+
+  const Stats& stats() const { return stats_; }
+  std::size_t association_count() const;
+  std::size_t queued_messages() const;
+
+ private:
+  // relay.cpp: configuration
+  bool open_listener(ListenerRt& l, std::string& error);
+  void open_peer(PeerRt& p);
+  void connect_peer(PeerRt& p);
+  void schedule_reconnect(PeerRt& p);
+  void rebuild_groups();
+  void rebuild_routes();
+  void release_all_pauses();
+
+  // relay_io.cpp: reading and events
+  void on_io(SocketSide& side, uint32_t ready, ListenerRt* listener, PeerRt* peer);
+  void read_side(SocketSide& side, ListenerRt* listener, PeerRt* peer);
+  void on_listener_notification(ListenerRt& l, const sctp::Notification& n);
+  void on_peer_notification(PeerRt& p, const sctp::Notification& n);
+  void accepted_up(ListenerRt& l, const sctp::AssocChange& c);
+  void accepted_down(ListenerRt& l, sctp_assoc_t assoc, const char* why, bool aborted);
+  void peer_down(PeerRt& p, const char* why, bool aborted);
+  void update_watch(SocketSide& side);
+  void check_stopped();
+
+  // relay_forward.cpp: routing and sending
+  void from_accepted(ListenerRt& l, Accepted& a, sctp::MessageInfo info, const std::vector<uint8_t>& data);
+  void from_peer(PeerRt& p, sctp::MessageInfo info, const std::vector<uint8_t>& data);
+  bool return_to_origin(Endpoint& from, sctp::MessageInfo info, const std::vector<uint8_t>& data,
+                        SocketSide& source);
+  void apply_route(int route, Endpoint* from, const sctp::MessageInfo& info, const std::vector<uint8_t>& data,
+                   SocketSide& source);
+  void apply_default(Endpoint* from, const sctp::MessageInfo& info, const std::vector<uint8_t>& data,
+                     SocketSide& source);
+  Endpoint* pick(const Target& t, uint16_t stream);
+  void deliver(Endpoint* ep, const sctp::MessageInfo& info, const std::vector<uint8_t>& data,
+               SocketSide& source, const Origin& origin);
+  void record_origin(Endpoint& ep, uint16_t stream, const Origin& origin);
+  bool send_gone(int error) const;
+  bool fit_stream(Endpoint& ep, sctp::MessageInfo& info);
+  void flush(Endpoint& ep);
+  void want_write(Endpoint& ep);
+  void forget_endpoint(Endpoint& ep);
+  void hold_source(Endpoint& ep, SocketSide& source);
+  void release_sources(Endpoint& ep);
+  void expire_queues();
+  uint64_t new_endpoint_id() { return ++last_endpoint_id_; }
+
+  event::Dispatcher& dispatcher_;
+  config::Config cfg_;
+  router::RouteTable table_;
+  std::map<std::string, std::unique_ptr<ListenerRt>> listeners_;
+  std::map<std::string, std::unique_ptr<PeerRt>> peers_;
+  std::map<std::string, std::unique_ptr<GroupRt>> groups_;
+  std::vector<RouteRt> routes_;
+  Target fallback_;
+  std::unordered_map<uint64_t, Endpoint*> endpoints_by_id_;
+  uint64_t last_endpoint_id_ = 0;
+  sctp::Received rx_;
+  Stats stats_;
+  std::unique_ptr<event::Timer> ttl_timer_;
+
+  bool stopping_ = false;
+  bool shutdown_sent_ = false;
+  std::function<void()> stopped_;
+  std::unique_ptr<event::Timer> stop_timer_;
+};
+
+}  // namespace sctprelay::relay

@@ -1,0 +1,248 @@
+// Relay forwarding: choosing a route, picking targets, sending now or queueing, and draining queues.
+#include <cerrno>
+
+#include "relay/relay.h"
+#include "util/log.h"
+
+namespace sctprelay::relay {
+namespace {
+
+// One overflow/reject line per target per second at most: a flood must not flood the log too.
+bool log_allowed(Endpoint& ep) {
+  auto now = Clock::now();
+  if (now - ep.last_overflow_log < std::chrono::seconds(1)) return false;
+  ep.last_overflow_log = now;
+  return true;
+}
+
+}  // namespace
+
+void Relay::from_accepted(ListenerRt& l, Accepted& a, sctp::MessageInfo info,
+                          const std::vector<uint8_t>& data) {
+  if (a.ep.track_origins && return_to_origin(a.ep, info, data, l.side)) return;
+  int r = router::kNoRoute;
+  // Routes naming a group the association belongs to come before routes naming its listener.
+  for (auto* g : a.groups) {
+    r = table_.match(g->source, info.stream, info.ppid);
+    if (r != router::kNoRoute) break;
+  }
+  if (r == router::kNoRoute) r = table_.match(l.source, info.stream, info.ppid);
+  if (r == router::kNoRoute)
+    apply_default(&a.ep, info, data, l.side);
+  else
+    apply_route(r, &a.ep, info, data, l.side);
+}
+
+void Relay::from_peer(PeerRt& p, sctp::MessageInfo info, const std::vector<uint8_t>& data) {
+  if (p.ep.track_origins && return_to_origin(p.ep, info, data, p.side)) return;
+  int r = table_.match(p.source, info.stream, info.ppid);
+  if (r == router::kNoRoute)
+    apply_default(&p.ep, info, data, p.side);
+  else
+    apply_route(r, &p.ep, info, data, p.side);
+}
+
+bool Relay::return_to_origin(Endpoint& from, sctp::MessageInfo info, const std::vector<uint8_t>& data,
+                             SocketSide& source) {
+  auto it = from.origins.find(info.stream);
+  if (it == from.origins.end()) return false;
+  auto target = endpoints_by_id_.find(it->second.endpoint_id);
+  if (target == endpoints_by_id_.end()) return false;  // the origin went away: routes decide
+  info.stream = it->second.stream;
+  if (it->second.restore_ppid) info.ppid = it->second.ppid;
+  info.context = 0;
+  deliver(target->second, info, data, source, Origin{});
+  return true;
+}
+
+void Relay::apply_route(int route, Endpoint* from, const sctp::MessageInfo& in,
+                        const std::vector<uint8_t>& data, SocketSide& source) {
+  RouteRt& rt = routes_[static_cast<std::size_t>(route)];
+  const config::Route& r = *rt.cfg;
+  sctp::MessageInfo out = in;
+  out.context = 0;
+  if (r.set_stream) out.stream = *r.set_stream;
+  if (r.set_ppid) out.ppid = *r.set_ppid;
+  Origin origin;
+  if (from) {
+    origin.endpoint_id = from->id;
+    origin.stream = in.stream;
+    origin.restore_ppid = r.set_ppid.has_value();
+    origin.ppid = in.ppid;
+  }
+  const std::size_t n = rt.targets.size();
+  switch (r.mode) {
+    case config::RouteMode::Forward:
+      deliver(pick(rt.targets[0], in.stream), out, data, source, origin);
+      break;
+    case config::RouteMode::FanOut:
+      for (auto& t : rt.targets) deliver(pick(t, in.stream), out, data, source, origin);
+      break;
+    case config::RouteMode::Balance: {
+      std::size_t i;
+      if (r.balance == config::Balance::ByStream) {
+        // The same stream always goes the same way, so its order holds end to end.
+        i = in.stream % n;
+      } else {
+        // Round-robin over the targets that are up; when none is, the next in turn queues it.
+        i = rt.next++ % n;
+        for (std::size_t k = 0; k < n; ++k) {
+          const Target& t = rt.targets[(i + k) % n];
+          if ((t.peer && t.peer->ep.up) || (t.group && !t.group->members.empty())) {
+            i = (i + k) % n;
+            break;
+          }
+        }
+      }
+      deliver(pick(rt.targets[i], in.stream), out, data, source, origin);
+      break;
+    }
+  }
+}
+
+void Relay::apply_default(Endpoint* from, const sctp::MessageInfo& info, const std::vector<uint8_t>& data,
+                          SocketSide& source) {
+  if (!fallback_.peer && !fallback_.group) {
+    stats_.dropped_no_route++;
+    LOG_DEBUG("%s: no route for stream %u ppid %u: dropped", source.name.c_str(), info.stream, info.ppid);
+    return;
+  }
+  Origin origin;
+  if (from) {
+    origin.endpoint_id = from->id;
+    origin.stream = info.stream;
+  }
+  sctp::MessageInfo out = info;
+  out.context = 0;
+  deliver(pick(fallback_, info.stream), out, data, source, origin);
+}
+
+Endpoint* Relay::pick(const Target& t, uint16_t stream) {
+  if (t.peer) return &t.peer->ep;
+  if (!t.group || t.group->members.empty()) return nullptr;
+  auto& m = t.group->members;
+  std::size_t i = t.group->cfg.balance == config::Balance::ByStream ? stream % m.size() : t.group->next++ % m.size();
+  return &m[i]->ep;
+}
+
+bool Relay::fit_stream(Endpoint& ep, sctp::MessageInfo& info) {
+  if (ep.out_streams == 0 || info.stream < ep.out_streams) return true;
+  if (ep.overflow == config::StreamOverflow::Modulo) {
+    stats_.stream_mapped++;
+    info.stream = static_cast<uint16_t>(info.stream % ep.out_streams);
+    return true;
+  }
+  stats_.dropped_stream++;
+  if (log_allowed(ep))
+    LOG_WARN("%s: stream %u beyond its %u streams: message rejected (stream_overflow: reject)",
+             ep.label.c_str(), info.stream, ep.out_streams);
+  return false;
+}
+
+void Relay::record_origin(Endpoint& ep, uint16_t stream, const Origin& origin) {
+  if (ep.track_origins && origin.endpoint_id) ep.origins[stream] = origin;
+}
+
+bool Relay::send_gone(int error) const {
+  // The association is ending or ended: the message must wait (peer) for the next one.
+  return error == EPIPE || error == ENOTCONN || error == ESHUTDOWN || error == ECONNRESET || error == EINVAL;
+}
+
+void Relay::deliver(Endpoint* ep, const sctp::MessageInfo& info, const std::vector<uint8_t>& data,
+                    SocketSide& source, const Origin& origin) {
+  if (!ep) {
+    stats_.dropped_no_target++;
+    return;
+  }
+  if (ep->up && ep->queue.empty()) {
+    sctp::MessageInfo now = info;
+    if (!fit_stream(*ep, now)) return;
+    now.assoc = ep->assoc;
+    std::error_code ec;
+    switch (ep->side->socket.send(now, data.data(), data.size(), ec)) {
+      case sctp::SendStatus::Sent:
+        stats_.forwarded++;
+        record_origin(*ep, now.stream, origin);
+        return;
+      case sctp::SendStatus::WouldBlock:
+        break;
+      case sctp::SendStatus::Error:
+        stats_.send_errors++;
+        LOG_WARN("%s: send failed: %s", ep->label.c_str(), ec.message().c_str());
+        if (!send_gone(ec.value())) return;
+        break;
+    }
+  }
+  if (ep->queue.full()) {
+    if (ep->queue.settings().when_full == config::FullPolicy::Drop) {
+      stats_.dropped_queue_full++;
+      if (log_allowed(*ep))
+        LOG_WARN("%s: queue full (%zu messages, %zu bytes): dropping", ep->label.c_str(), ep->queue.size(),
+                 ep->queue.bytes());
+      return;
+    }
+    hold_source(*ep, source);
+  }
+  ep->queue.push_back(QueuedMessage{info, data, Clock::now(), origin});
+  stats_.queued++;
+  if (ep->up) want_write(*ep);
+}
+
+void Relay::flush(Endpoint& ep) {
+  while (ep.up && !ep.queue.empty()) {
+    QueuedMessage& m = ep.queue.front();
+    sctp::MessageInfo info = m.info;
+    if (!fit_stream(ep, info)) {
+      ep.queue.pop_front();
+      continue;
+    }
+    info.assoc = ep.assoc;
+    std::error_code ec;
+    auto status = ep.side->socket.send(info, m.data.data(), m.data.size(), ec);
+    if (status == sctp::SendStatus::WouldBlock) {
+      want_write(ep);
+      break;
+    }
+    if (status == sctp::SendStatus::Error) {
+      stats_.send_errors++;
+      LOG_WARN("%s: send failed: %s", ep.label.c_str(), ec.message().c_str());
+      if (send_gone(ec.value())) break;  // kept; the association's end is on its way
+      ep.queue.pop_front();
+      continue;
+    }
+    stats_.forwarded++;
+    record_origin(ep, info.stream, m.origin);
+    ep.queue.pop_front();
+  }
+  if (ep.queue.below_low_water()) release_sources(ep);
+}
+
+void Relay::want_write(Endpoint& ep) {
+  if (ep.in_write_list) return;
+  ep.in_write_list = true;
+  ep.side->want_write.push_back(&ep);
+  update_watch(*ep.side);
+}
+
+void Relay::hold_source(Endpoint& ep, SocketSide& source) {
+  for (auto* s : ep.paused)
+    if (s == &source) return;
+  ep.paused.push_back(&source);
+  source.pauses++;
+  stats_.backpressure_pauses++;
+  LOG_INFO("backpressure: %s queue full (%zu messages); pausing reads from %s", ep.label.c_str(),
+           ep.queue.size(), source.name.c_str());
+  update_watch(source);
+}
+
+void Relay::release_sources(Endpoint& ep) {
+  if (ep.paused.empty()) return;
+  for (auto* s : ep.paused) {
+    s->pauses--;
+    update_watch(*s);
+    LOG_INFO("backpressure: %s drained; resuming reads from %s", ep.label.c_str(), s->name.c_str());
+  }
+  ep.paused.clear();
+}
+
+}  // namespace sctprelay::relay

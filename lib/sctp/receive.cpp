@@ -1,0 +1,205 @@
+// Socket::receive: recvmsg with SCTP_RCVINFO, reassembly of partial reads up to MSG_EOR,
+// oversize discard, and decoding of notifications.
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+
+#include "sctp/socket.h"
+
+namespace sctprelay::sctp {
+namespace {
+
+constexpr std::size_t kChunk = 64 * 1024;  // bytes asked of each recvmsg
+
+// Copies the start of a byte buffer into a zeroed struct (notifications may be shorter than
+// the struct on older kernels; the buffer may be unaligned for it).
+template <typename T>
+T view(const std::vector<uint8_t>& buf) {
+  T out{};
+  std::memcpy(&out, buf.data(), std::min(buf.size(), sizeof out));
+  return out;
+}
+
+// Fills `info` from the recvmsg control data (SCTP_RCVINFO, or the older SCTP_SNDRCV).
+void read_info(msghdr& msg, MessageInfo& info) {
+  info = MessageInfo{};
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != IPPROTO_SCTP) continue;
+    if (c->cmsg_type == SCTP_RCVINFO && c->cmsg_len >= CMSG_LEN(sizeof(sctp_rcvinfo))) {
+      sctp_rcvinfo rcv;
+      std::memcpy(&rcv, CMSG_DATA(c), sizeof rcv);
+      info.assoc = rcv.rcv_assoc_id;
+      info.stream = rcv.rcv_sid;
+      info.ppid = ntohl(rcv.rcv_ppid);
+      info.unordered = (rcv.rcv_flags & SCTP_UNORDERED) != 0;
+      info.context = rcv.rcv_context;
+    } else if (c->cmsg_type == SCTP_SNDRCV && c->cmsg_len >= CMSG_LEN(sizeof(sctp_sndrcvinfo))) {
+      sctp_sndrcvinfo sri;
+      std::memcpy(&sri, CMSG_DATA(c), sizeof sri);
+      info.assoc = sri.sinfo_assoc_id;
+      info.stream = sri.sinfo_stream;
+      info.ppid = ntohl(sri.sinfo_ppid);
+      info.unordered = (sri.sinfo_flags & SCTP_UNORDERED) != 0;
+      info.context = sri.sinfo_context;
+    }
+  }
+}
+
+Notification decode(const std::vector<uint8_t>& buf) {
+  auto header = view<sctp_notification>(buf).sn_header;
+  switch (header.sn_type) {
+    case SCTP_ASSOC_CHANGE: {
+      auto n = view<sctp_assoc_change>(buf);
+      return AssocChange{n.sac_assoc_id, n.sac_state, n.sac_error, n.sac_outbound_streams,
+                         n.sac_inbound_streams};
+    }
+    case SCTP_PEER_ADDR_CHANGE: {
+      auto n = view<sctp_paddr_change>(buf);
+      return PeerAddrChange{n.spc_assoc_id,
+                            Address::from(reinterpret_cast<const sockaddr*>(&n.spc_aaddr),
+                                          sizeof n.spc_aaddr),
+                            uint32_t(n.spc_state), uint32_t(n.spc_error)};
+    }
+    case SCTP_SEND_FAILED_EVENT: {
+      auto n = view<sctp_send_failed_event>(buf);
+      SendFailed out{n.ssf_assoc_id, n.ssf_flags, n.ssf_error, {}, {}};
+      out.info.assoc = n.ssf_assoc_id;
+      out.info.stream = n.ssfe_info.snd_sid;
+      out.info.ppid = ntohl(n.ssfe_info.snd_ppid);  // as sent: network order
+      out.info.unordered = (n.ssfe_info.snd_flags & SCTP_UNORDERED) != 0;
+      out.info.context = n.ssfe_info.snd_context;
+      std::size_t end = std::min<std::size_t>(buf.size(), n.ssf_length);
+      if (end > sizeof n) out.data.assign(buf.begin() + sizeof n, buf.begin() + end);
+      return out;
+    }
+    case SCTP_SEND_FAILED: {
+      auto n = view<sctp_send_failed>(buf);
+      SendFailed out{n.ssf_assoc_id, n.ssf_flags, n.ssf_error, {}, {}};
+      out.info.assoc = n.ssf_assoc_id;
+      out.info.stream = n.ssf_info.sinfo_stream;
+      out.info.ppid = ntohl(n.ssf_info.sinfo_ppid);
+      out.info.unordered = (n.ssf_info.sinfo_flags & SCTP_UNORDERED) != 0;
+      out.info.context = n.ssf_info.sinfo_context;
+      std::size_t end = std::min<std::size_t>(buf.size(), n.ssf_length);
+      if (end > sizeof n) out.data.assign(buf.begin() + sizeof n, buf.begin() + end);
+      return out;
+    }
+    case SCTP_SHUTDOWN_EVENT:
+      return ShutdownEvent{view<sctp_shutdown_event>(buf).sse_assoc_id};
+    case SCTP_SENDER_DRY_EVENT:
+      return SenderDry{view<sctp_sender_dry_event>(buf).sender_dry_assoc_id};
+    case SCTP_PARTIAL_DELIVERY_EVENT:
+      return OtherNotification{header.sn_type, view<sctp_pdapi_event>(buf).pdapi_assoc_id};
+    case SCTP_REMOTE_ERROR:
+      return OtherNotification{header.sn_type, view<sctp_remote_error>(buf).sre_assoc_id};
+    case SCTP_ADAPTATION_INDICATION:
+      return OtherNotification{header.sn_type, view<sctp_adaptation_event>(buf).sai_assoc_id};
+    default:
+      return OtherNotification{header.sn_type, 0};
+  }
+}
+
+}  // namespace
+
+void Socket::drop_partial() {
+  partial_active_ = false;
+  discarding_ = false;
+  partial_len_ = 0;
+}
+
+void Socket::finish_notification(Received& out) {
+  out.status = RecvStatus::Notification;
+  out.notification = decode(notification_);
+  notification_.clear();
+  if (!partial_active_) return;
+  // The association whose message is half read is gone, or its partial delivery was aborted:
+  // the rest will never come.
+  if (const auto* ac = std::get_if<AssocChange>(&out.notification)) {
+    if (ac->assoc == partial_info_.assoc &&
+        (ac->state == SCTP_COMM_LOST || ac->state == SCTP_SHUTDOWN_COMP))
+      drop_partial();
+  } else if (const auto* other = std::get_if<OtherNotification>(&out.notification)) {
+    if (other->type == SCTP_PARTIAL_DELIVERY_EVENT) drop_partial();
+  }
+}
+
+void Socket::receive(Received& out, std::size_t max_message) {
+  out.ec.clear();
+  for (;;) {
+    // New bytes land after the message so far (or over the scratch area while discarding).
+    std::size_t base = (partial_active_ && !discarding_) ? partial_len_ : 0;
+    if (partial_.size() < base + kChunk) partial_.resize(base + kChunk);
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sctp_rcvinfo)) +
+                                  CMSG_SPACE(sizeof(sctp_sndrcvinfo))];
+    sockaddr_storage from{};
+    iovec iov{partial_.data() + base, kChunk};
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(fd(), &msg, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        out.status = RecvStatus::WouldBlock;
+      } else {
+        out.status = RecvStatus::Error;
+        out.ec = {errno, std::generic_category()};
+      }
+      return;
+    }
+    if (n == 0 && msg.msg_flags == 0) {  // nothing meaningful (socket shut down)
+      out.status = RecvStatus::WouldBlock;
+      return;
+    }
+    const bool eor = (msg.msg_flags & MSG_EOR) != 0;
+
+    if (msg.msg_flags & MSG_NOTIFICATION) {
+      notification_.insert(notification_.end(), partial_.begin() + base, partial_.begin() + base + n);
+      if (!eor) continue;
+      finish_notification(out);
+      return;
+    }
+
+    MessageInfo info;
+    read_info(msg, info);
+    if (partial_active_ && info.assoc != partial_info_.assoc) {
+      // A different association's message: the old one was abandoned. Start over with this piece.
+      if (base != 0) std::memmove(partial_.data(), partial_.data() + base, n);
+      drop_partial();
+      base = 0;
+    }
+    if (!partial_active_) {
+      partial_active_ = true;
+      partial_info_ = info;
+      partial_source_ = Address::from(reinterpret_cast<const sockaddr*>(&from), msg.msg_namelen);
+      partial_len_ = 0;
+    }
+    if (!discarding_) {
+      partial_len_ = base + n;
+      if (partial_len_ > max_message) {
+        discarding_ = true;
+        partial_len_ = 0;
+      }
+    }
+    if (!eor) continue;
+
+    out.info = partial_info_;
+    out.source = partial_source_;
+    if (discarding_) {
+      out.status = RecvStatus::Oversize;
+    } else {
+      out.status = RecvStatus::Message;
+      // Hand the filled buffer over; the caller's old buffer becomes the next scratch buffer.
+      std::swap(partial_, out.data);
+      out.data.resize(partial_len_);
+    }
+    drop_partial();
+    return;
+  }
+}
+
+}  // namespace sctprelay::sctp

@@ -1,0 +1,70 @@
+#include "harness/daemon.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <sstream>
+#include <stdexcept>
+
+namespace harness {
+
+Daemon::Daemon(const std::string& yaml, const std::string& log_level) {
+  config_path_ = dir_.write("sctprelayd.yaml", yaml);
+  proc_ = std::make_unique<Process>(
+      std::vector<std::string>{SCTPRELAYD_BIN, "--config", config_path_, "--log-level", log_level});
+  if (!proc_->wait_line("configuration " + config_path_ + " loaded"))
+    throw std::runtime_error("sctprelayd did not start");
+}
+
+bool Daemon::reload(const std::string& yaml) {
+  dir_.write("sctprelayd.yaml", yaml);
+  std::size_t from = proc_->mark();
+  proc_->signal(SIGHUP);
+  auto line = proc_->wait_line("reload ", soon(), from);
+  while (line && proc_->lines()[*line].find("reload applied") == std::string::npos &&
+         proc_->lines()[*line].find("reload rejected") == std::string::npos)
+    line = proc_->wait_line("reload ", soon(), *line + 1);
+  if (!line) throw std::runtime_error("sctprelayd did not answer SIGHUP");
+  return proc_->lines()[*line].find("reload applied") != std::string::npos;
+}
+
+std::map<std::string, uint64_t> Daemon::stats() {
+  std::size_t from = proc_->mark();
+  proc_->signal(SIGUSR1);
+  auto line = proc_->wait_line("stats: ", soon(), from);
+  if (!line) throw std::runtime_error("sctprelayd did not report stats");
+  std::map<std::string, uint64_t> out;
+  std::istringstream in(proc_->lines()[*line].substr(proc_->lines()[*line].find("stats: ") + 7));
+  std::string kv;
+  while (in >> kv) {
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) out[kv.substr(0, eq)] = std::stoull(kv.substr(eq + 1));
+  }
+  return out;
+}
+
+bool Daemon::wait_stat(const std::string& key, uint64_t at_least, Deadline d) {
+  while (stats()[key] < at_least) {
+    if (d.passed()) return false;
+    // Counters change only through events; ask again after the next log line or 100 ms.
+    proc_->wait_line("\n", Deadline::in(std::chrono::milliseconds(100)), proc_->mark());
+  }
+  return true;
+}
+
+std::optional<int> Daemon::stop(Deadline d) {
+  proc_->signal(SIGTERM);
+  return proc_->wait_exit(d);
+}
+
+uint16_t ports_for_test() {
+  // CTest runs each test in its own process, so a counter would restart: derive the block from the
+  // test's name instead (stable, and distinct for distinct tests with overwhelming likelihood).
+  auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "none";
+  uint32_t h = 2166136261u;
+  for (unsigned char c : name) h = (h ^ c) * 16777619u;
+  return static_cast<uint16_t>(20000 + (h % 2000) * 20);
+}
+
+}  // namespace harness

@@ -1,0 +1,43 @@
+// The real sctprelayd binary under test, started with a config written to a temp dir.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "harness/process.h"
+
+namespace harness {
+
+class Daemon {
+ public:
+  // Starts the daemon and waits until it has applied `yaml` (throws if it does not).
+  explicit Daemon(const std::string& yaml, const std::string& log_level = "info");
+
+  Process& process() { return *proc_; }
+  const std::string& config_path() const { return config_path_; }
+  std::size_t mark() const { return proc_->mark(); }
+  bool saw(const std::string& needle, Deadline d = soon(), std::size_t from = 0) {
+    return proc_->wait_line(needle, d, from).has_value();
+  }
+
+  // Rewrites the config file and sends SIGHUP; returns true if the reload was applied, false if it
+  // was rejected (either way the daemon says so in one line).
+  bool reload(const std::string& yaml);
+  // Current counters (SIGUSR1 makes the daemon log them).
+  std::map<std::string, uint64_t> stats();
+  // Polls the counters until `key` reaches `at_least` or the deadline passes.
+  bool wait_stat(const std::string& key, uint64_t at_least, Deadline d = soon());
+  // SIGTERM; the exit status, or nothing if it did not exit in time.
+  std::optional<int> stop(Deadline d = soon());
+
+ private:
+  TempDir dir_;
+  std::string config_path_;
+  std::unique_ptr<Process> proc_;
+};
+
+// A port block for one test: tests never share ports, so one test's leftovers cannot disturb another.
+uint16_t ports_for_test();
+
+}  // namespace harness
