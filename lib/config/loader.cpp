@@ -1,6 +1,8 @@
 // Entry points: YAML text in, validated Config or every problem found out.
 #include "config/loader.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -9,9 +11,6 @@
 #include "config/diagnostics.h"
 #include "config/document.h"
 
-#include <cerrno>
-#include <cstring>
-
 namespace sctprelay::config {
 
 LoadResult load_string(const std::string& yaml_text, const std::string& name) {
@@ -19,7 +18,15 @@ LoadResult load_string(const std::string& yaml_text, const std::string& name) {
   LoadResult result;
   YAML::Node root;
   try {
-    root = YAML::Load(yaml_text);
+    std::vector<YAML::Node> documents = YAML::LoadAll(yaml_text);
+    if (documents.size() > 1) {
+      diag.error(diag.at(documents[1].Mark()), "",
+                 "the file holds " + std::to_string(documents.size()) +
+                     " YAML documents; the configuration must be exactly one (remove the extra \"---\")");
+      result.errors = diag.take_sorted();
+      return result;
+    }
+    if (!documents.empty()) root = documents[0];
   } catch (const YAML::ParserException& e) {
     diag.error(diag.at(e.mark), "", "YAML syntax error: " + e.msg);
     result.errors = diag.take_sorted();

@@ -102,25 +102,32 @@ class Checker {
     }
   }
 
+  // Reports each address of a listener that an earlier listener already binds on the same port.
   void check_listener_addresses() {
     const auto& ls = doc_.config.listeners;
     for (size_t j = 0; j < ls.size(); ++j) {
+      if (ls[j].port == 0) continue;  // port already reported
       for (size_t a = 0; a < ls[j].addresses.size(); ++a) {
         const std::string& addr = ls[j].addresses[a];
-        for (size_t i = 0; i < j; ++i) {
-          if (ls[i].port != ls[j].port || ls[j].port == 0) continue;
-          for (auto& other : ls[i].addresses) {
-            if (!overlap(addr, other)) continue;
-            const Spot& at = doc_.listener_marks[j].addresses[a];
-            diag_.error(at.where, at.path,
-                        endpoint(addr, ls[j].port) + " clashes with listener \"" + ls[i].name + "\" on " +
-                            endpoint(other, ls[i].port) + " (line " + std::to_string(ls[i].where.line) + ")");
-            goto next_address;
-          }
-        }
-      next_address:;
+        auto [earlier, other] = first_clash(j, addr);
+        if (!earlier) continue;
+        const Spot& at = doc_.listener_marks[j].addresses[a];
+        diag_.error(at.where, at.path,
+                    endpoint(addr, ls[j].port) + " clashes with listener \"" + earlier->name + "\" on " +
+                        endpoint(*other, earlier->port) + " (line " + std::to_string(earlier->where.line) + ")");
       }
     }
+  }
+
+  // The first listener before index `j` binding an address overlapping `addr` on j's port.
+  std::pair<const Listener*, const std::string*> first_clash(size_t j, const std::string& addr) const {
+    const auto& ls = doc_.config.listeners;
+    for (size_t i = 0; i < j; ++i) {
+      if (ls[i].port != ls[j].port) continue;
+      for (auto& other : ls[i].addresses)
+        if (overlap(addr, other)) return {&ls[i], &other};
+    }
+    return {nullptr, nullptr};
   }
 
   void check_destinations() {

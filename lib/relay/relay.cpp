@@ -352,8 +352,12 @@ void Relay::stop(std::chrono::milliseconds deadline, std::function<void()> done)
       std::size_t left = queued_messages();
       if (left) LOG_WARN("stop: drain deadline reached with %zu messages still queued (dropped)", left);
       shutdown_sent_ = true;
-      for (auto& [_, l] : listeners_)
+      for (auto& [_, l] : listeners_) {
         for (auto& [id, a] : l->assocs) l->side.socket.shutdown(id);
+        // Read again: SHUTDOWN_COMP arrives on the listener's socket.
+        l->side.pauses--;
+        update_watch(l->side);
+      }
       for (auto& [_, p] : peers_)
         if (p->ep.up) p->side.socket.shutdown(p->ep.assoc);
       // SHUTDOWN takes a round trip; give the peers a moment, then leave regardless.

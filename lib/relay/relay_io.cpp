@@ -234,6 +234,10 @@ void Relay::peer_down(PeerRt& p, const char* why, bool aborted) {
     p.ep.in_write_list = false;
     update_watch(p.side);
   }
+  if (stopping_) {
+    LOG_INFO("destination %s down: %s", p.cfg.name.c_str(), why);
+    return;
+  }
   schedule_reconnect(p);
   LOG_INFO("destination %s down: %s; %zu queued; reconnecting in %lldms", p.cfg.name.c_str(), why,
            p.ep.queue.size(), (long long)p.backoff.count());

@@ -174,6 +174,7 @@ TEST(RelayLifecycle, SigtermDrainsSendsShutdownAndExitsZero) {
   auto got = sink.recv_n(50);
   ASSERT_EQ(got.size(), 50u);
   EXPECT_EQ(relay.stop(), 0);
+  EXPECT_FALSE(relay.process().wait_line("did not finish SHUTDOWN", Deadline::in(std::chrono::milliseconds(1))));
   // Both sides were closed with SHUTDOWN, not ABORT.
   EXPECT_TRUE(sink.wait_down());
   EXPECT_TRUE(source.wait_down());

@@ -206,7 +206,7 @@ TEST_P(SctpTransferTest, MessagesArriveByteExactWithMetadata) {
   round_trip(server_, server_up_.assoc, client_, client_up_.assoc, size, 1, 0xFFFFFFFFu, true, 4);
 }
 
-INSTANTIATE_TEST_SUITE_P(Sizes, SctpTransferTest, ::testing::Values(1, 1024, 65536, 262144),
+INSTANTIATE_TEST_SUITE_P(Sctp, SctpTransferTest, ::testing::Values(1, 1024, 65536, 262144),
                          [](const auto& info) { return std::to_string(info.param) + "B"; });
 
 TEST_F(SctpSocketTest, ReusedBufferTakesSmallerAfterLargerMessage) {

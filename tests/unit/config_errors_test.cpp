@@ -121,6 +121,15 @@ routes:
                   "starting with a letter or digit)"}));
 }
 
+TEST(ConfigErrors, SeveralDocuments) {
+  EXPECT_EQ(errors_of(R"(
+listeners: [{name: a, address: 127.0.0.1, port: 1}]
+---
+listeners: [{name: b, address: 127.0.0.1, port: 2}]
+)"),
+            Lines({"t.yaml:3:1: the file holds 2 YAML documents; the configuration must be exactly one (remove the extra \"---\")"}));
+}
+
 TEST(ConfigErrors, SyntaxFlow) {
   EXPECT_EQ(errors_of(R"(
 listeners: [1, 2

@@ -274,6 +274,21 @@ TEST(ConfigLoader, SampleConfigLoadsClean) {
   for (auto& route : c.routes) EXPECT_GT(route.where.line, 0) << route.name;
 }
 
+TEST(ConfigLoader, MinimalExampleFromTheDocs) {
+  Config c = load_ok(R"(
+listeners:
+  - {name: ran, address: 127.0.0.1, port: 36412}
+destinations:
+  - {name: core-a, address: 127.0.0.1, port: 38412}
+routes:
+  - {from: ran, to: core-a}
+)");
+  ASSERT_EQ(c.routes.size(), 1u);
+  EXPECT_EQ(c.routes[0].name, "route 1");
+  EXPECT_EQ(c.routes[0].mode, RouteMode::Forward);
+  EXPECT_EQ(c.routes[0].to, (std::vector<std::string>{"core-a"}));
+}
+
 TEST(ConfigLoader, MissingFileIsReported) {
   LoadResult r = load_file("/nonexistent/sctprelayd.yaml");
   ASSERT_FALSE(r.ok());
