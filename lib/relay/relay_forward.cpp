@@ -168,8 +168,11 @@ void Relay::deliver(Endpoint* ep, const sctp::MessageInfo& info, const std::vect
         break;
       case sctp::SendStatus::Error:
         stats_.send_errors++;
-        LOG_WARN("%s: send failed: %s", ep->label.c_str(), ec.message().c_str());
-        if (!send_gone(ec.value())) return;
+        if (!send_gone(ec.value())) {
+          LOG_WARN("%s: send failed, message dropped: %s", ep->label.c_str(), ec.message().c_str());
+          return;
+        }
+        LOG_DEBUG("%s: association ending (%s): message queued", ep->label.c_str(), ec.message().c_str());
         break;
     }
   }
@@ -205,8 +208,8 @@ void Relay::flush(Endpoint& ep) {
     }
     if (status == sctp::SendStatus::Error) {
       stats_.send_errors++;
-      LOG_WARN("%s: send failed: %s", ep.label.c_str(), ec.message().c_str());
       if (send_gone(ec.value())) break;  // kept; the association's end is on its way
+      LOG_WARN("%s: send failed, message dropped: %s", ep.label.c_str(), ec.message().c_str());
       ep.queue.pop_front();
       continue;
     }

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <thread>
+
 #include "harness/daemon.h"
 #include "harness/peer.h"
 #include "harness/yaml.h"
@@ -57,6 +59,40 @@ TEST(RelayLifecycle, DestinationRestartedMidStreamGetsEveryQueuedMessageInOrder)
   EXPECT_TRUE(again.quiet_until(Deadline::in(std::chrono::milliseconds(300))));
   // Every association end is counted, ABORT included.
   EXPECT_EQ(relay.stats()["assoc_down_abort"], 1u);
+}
+
+TEST(RelayLifecycle, DestinationClosingWhileTrafficFlowsLosesAndDuplicatesNothing) {
+  uint16_t p = ports_for_test();
+  auto sink = std::make_unique<Peer>(Peer::listen(p + 1));
+  Daemon relay(with_ports(kOneWay, p));
+  ASSERT_TRUE(sink->wait_up());
+  ASSERT_TRUE(relay.saw("destination out up"));
+  Peer source = Peer::connect(p);
+
+  constexpr int kTotal = 2000;
+  bool sent_all = true;
+  std::thread sender([&] {
+    for (int i = 0; i < kTotal && sent_all; ++i)
+      sent_all = source.send(payload(200, i, 2), 2, 8, false, 0, Deadline::in(std::chrono::seconds(60)));
+  });
+  // The destination takes some, then closes gracefully while the source keeps sending: what the
+  // relay had handed to the kernel is delivered before SHUTDOWN completes, the rest waits.
+  auto got = sink->recv_n(300, Deadline::in(std::chrono::seconds(60)));
+  ASSERT_EQ(got.size(), 300u);
+  sink->shutdown();
+  ASSERT_TRUE(sink->wait_down(Deadline::in(std::chrono::seconds(30))));
+  for (auto& m : sink->take_received()) got.push_back(std::move(m));
+  sink.reset();
+
+  Peer again = Peer::listen(p + 1);
+  ASSERT_TRUE(again.wait_up(Deadline::in(std::chrono::seconds(30))));
+  sender.join();
+  ASSERT_TRUE(sent_all);
+  auto rest = again.recv_n(kTotal - got.size(), Deadline::in(std::chrono::seconds(120)));
+  for (auto& m : rest) got.push_back(std::move(m));
+  ASSERT_EQ(got.size(), std::size_t(kTotal));
+  for (int i = 0; i < kTotal; ++i) ASSERT_EQ(got[i].text(), payload(200, i, 2)) << "message " << i;
+  EXPECT_TRUE(again.quiet_until(Deadline::in(std::chrono::milliseconds(300))));
 }
 
 TEST(RelayLifecycle, ReloadChangesRoutingWithoutDroppingAssociationsAndABrokenReloadKeepsTheOld) {

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   using namespace sctprelay::client;
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   signal(SIGPIPE, SIG_IGN);
+  sctprelay::log::set_timestamps(true);  // a terminal tool: "hh:mm:ss.mmm error: ..." on stderr
   if (argc < 2) return usage_error("no command given");
   std::string command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "harness/deadline.h"
@@ -48,6 +49,8 @@ class Peer {
   std::optional<Msg> recv(Deadline d = soon());
   // Exactly `n` messages or fewer if the deadline passes first.
   std::vector<Msg> recv_n(std::size_t n, Deadline d = soon());
+  // Messages already read (e.g. while waiting for an association to end), without waiting.
+  std::vector<Msg> take_received() { return std::exchange(pending_, {}); }
   // True when no message arrives before the deadline (for "nothing else arrives" checks).
   bool quiet_until(Deadline d);
 
