@@ -55,8 +55,8 @@ run_demo() {
   wait_for "$logs/relay" "destination core-b up"
 
   echo "== a probe connects to the 'probes' listener: it joins the group probe-sinks and waits for a copy"
-  labelled probe "$client" send --count 0 --wait-replies 1 --timeout 30 127.0.0.1 36422 >"$logs/probe" &
-  wait_for "$logs/relay" "groups probe-sinks"
+  labelled probe "$client" send --wait-replies 1 --timeout 30 127.0.0.1 36422 </dev/null >"$logs/probe" &
+  wait_for "$logs/relay" "groups probe-sinks" || { cat "$logs/probe" "$logs/relay"; exit 1; }
   cat "$logs/relay"
 
   echo

@@ -60,7 +60,12 @@ struct TwoPaths {
     ASSERT_TRUE(why.empty()) << "multi-homing tests need network namespaces: " << why;       \
   } while (0)
 
-std::string body(int seq) { return "seq=" + std::to_string(seq) + " " + payload(500, seq, 1).substr(20); }
+// Message `seq`: exactly 500 bytes that name their sequence number.
+std::string body(int seq) {
+  std::string s = "seq=" + std::to_string(seq) + " " + payload(500, seq, 1);
+  s.resize(500);
+  return s;
+}
 
 // Sends messages `first`..`last-1` on stream 1.
 bool send_range(Peer& source, int first, int last) {
