@@ -9,7 +9,7 @@ namespace {
 
 using Kind = Destination::Kind;
 
-constexpr std::string_view kPeerOnly[] = {"address", "addresses", "streams", "out_streams", "in_streams", "reconnect", "return"};
+constexpr std::string_view kPeerOnly[] = {"address", "addresses", "streams", "out_streams", "in_streams", "reconnect"};
 constexpr std::string_view kGroupOnly[] = {"listener", "match", "balance"};
 
 void read_queue(Diagnostics& diag, const Field& f, QueueSettings& q) {
@@ -89,6 +89,13 @@ void reject_other_kind(Diagnostics& diag, MapReader& map, Kind kind) {
   }
 }
 
+void read_return(Diagnostics& diag, MapReader& map, Destination& d) {
+  if (auto f = map.take("return")) {
+    if (auto r = read_choice<ReturnPath>(diag, *f, {{"origin", ReturnPath::Origin}, {"routes", ReturnPath::Routes}}))
+      d.return_path = *r;
+  }
+}
+
 void read_peer(Diagnostics& diag, MapReader& map, Destination& d, DestinationMarks& marks) {
   read_addresses(diag, map, true, d.addresses, marks.addresses);
   if (auto port = map.require("port")) {
@@ -96,13 +103,13 @@ void read_peer(Diagnostics& diag, MapReader& map, Destination& d, DestinationMar
   }
   read_streams(diag, map, d.out_streams, d.in_streams);
   if (auto f = map.take("reconnect")) read_reconnect(diag, *f, d);
-  if (auto f = map.take("return")) {
-    if (auto r = read_choice<ReturnPath>(diag, *f, {{"origin", ReturnPath::Origin}, {"routes", ReturnPath::Routes}}))
-      d.return_path = *r;
-  }
+  read_return(diag, map, d);
 }
 
 void read_group(Diagnostics& diag, MapReader& map, Destination& d, DestinationMarks& marks) {
+  // Members of a group are often clients too: what they send follows routes unless told otherwise.
+  d.return_path = ReturnPath::Routes;
+  read_return(diag, map, d);
   if (auto f = map.take("listener")) {
     if (auto name = read_text(diag, *f, "a listener name")) {
       d.listener = *name;

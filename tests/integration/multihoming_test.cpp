@@ -48,7 +48,7 @@ struct TwoPaths {
       ns->set_sysctl("net.sctp.rto_max", "400");
       ns->set_sysctl("net.sctp.hb_interval", "200");
       ns->set_sysctl("net.sctp.path_max_retrans", "1");
-      ns->set_sysctl("net.sctp.association_max_retrans", "30");
+      ns->set_sysctl("net.sctp.association_max_retrans", "1");
     }
   }
 };
@@ -197,9 +197,9 @@ routes:
 
   // Delivered over the other path, on the same association.
   EXPECT_GE(net.peer.rx_bytes(other.peer_dev) - other_before, 300u * 500u);
-  EXPECT_FALSE(any_line_contains(relay.process(), "destination out down"));
   expect_association_kept(sink);
-  auto stats = relay.stats();
+  auto stats = relay.stats();  // also reads every line the daemon wrote before it
+  EXPECT_FALSE(any_line_contains(relay.process(), "destination out down"));
   EXPECT_EQ(stats["assoc_up"], 2u);  // the source's and the destination's
   EXPECT_EQ(stats["assoc_down_abort"], 0u);
   EXPECT_EQ(stats["assoc_down_shutdown"], 0u);
@@ -216,6 +216,8 @@ routes:
   expect_in_order(last, 400);
   EXPECT_TRUE(sink.quiet_until(Deadline::in(std::chrono::milliseconds(300))));
   expect_association_kept(sink);
+  EXPECT_EQ(relay.stats()["assoc_up"], 2u);
+  EXPECT_FALSE(any_line_contains(relay.process(), "destination out down"));
 }
 
 TEST(Multihoming, MultiHomedSourceKeepsItsAssociationWhenOnePathFails) {
@@ -276,9 +278,9 @@ routes:
   expect_in_order(rest, 100);
 
   EXPECT_GE(net.relay.rx_bytes(other.relay_dev) - other_before, 300u * 500u);
-  EXPECT_FALSE(any_line_contains(relay.process(), "association down"));
   expect_association_kept(source);
-  auto stats = relay.stats();
+  auto stats = relay.stats();  // also reads every line the daemon wrote before it
+  EXPECT_FALSE(any_line_contains(relay.process(), "association down"));
   EXPECT_EQ(stats["assoc_down_abort"], 0u);
   EXPECT_EQ(stats["assoc_down_shutdown"], 0u);
   EXPECT_EQ(stats["forwarded"], 400u);
