@@ -49,7 +49,7 @@ class Relay {
   void read_side(SocketSide& side, ListenerRt* listener, PeerRt* peer);
   void on_listener_notification(ListenerRt& l, const sctp::Notification& n);
   void on_peer_notification(PeerRt& p, const sctp::Notification& n);
-  void accepted_up(ListenerRt& l, const sctp::AssocChange& c);
+  void accepted_up(ListenerRt& l, const sctp::AssocChange& c, const sctp::Address& from);
   void accepted_down(ListenerRt& l, sctp_assoc_t assoc, const char* why, bool aborted);
   void peer_down(PeerRt& p, const char* why, bool aborted);
   void update_watch(SocketSide& side);

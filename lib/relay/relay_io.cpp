@@ -92,7 +92,7 @@ void Relay::on_listener_notification(ListenerRt& l, const sctp::Notification& n)
   if (auto* c = std::get_if<sctp::AssocChange>(&n)) {
     switch (c->state) {
       case SCTP_COMM_UP:
-        accepted_up(l, *c);
+        accepted_up(l, *c, rx_.source);
         break;
       case SCTP_RESTART: {
         stats_.assoc_restart++;
@@ -117,7 +117,7 @@ void Relay::on_listener_notification(ListenerRt& l, const sctp::Notification& n)
   }
 }
 
-void Relay::accepted_up(ListenerRt& l, const sctp::AssocChange& c) {
+void Relay::accepted_up(ListenerRt& l, const sctp::AssocChange& c, const sctp::Address& from) {
   auto a = std::make_unique<Accepted>();
   a->ep.id = new_endpoint_id();
   a->ep.side = &l.side;
@@ -126,6 +126,10 @@ void Relay::accepted_up(ListenerRt& l, const sctp::AssocChange& c) {
   a->ep.out_streams = c.outbound_streams;
   a->ep.label = l.cfg.name + "/assoc " + std::to_string(c.assoc);
   a->peers = l.side.socket.peer_addresses(c.assoc);
+  // An association that already ended has no addresses to ask for; the notification's sender
+  // address is still known.
+  if (a->peers.empty() && (from.family() == AF_INET || from.family() == AF_INET6) && from.port() != 0)
+    a->peers.push_back(from);
   endpoints_by_id_[a->ep.id] = &a->ep;
   stats_.assoc_up++;
   Accepted* raw = a.get();

@@ -160,6 +160,8 @@ void Socket::receive(Received& out, std::size_t max_message) {
     if (msg.msg_flags & MSG_NOTIFICATION) {
       notification_.insert(notification_.end(), partial_.begin() + base, partial_.begin() + base + n);
       if (!eor) continue;
+      // The kernel names the association's peer here too; useful when the association is already gone.
+      out.source = Address::from(reinterpret_cast<const sockaddr*>(&from), msg.msg_namelen);
       finish_notification(out);
       return;
     }

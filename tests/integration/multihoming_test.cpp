@@ -48,7 +48,7 @@ struct TwoPaths {
       ns->set_sysctl("net.sctp.rto_max", "400");
       ns->set_sysctl("net.sctp.hb_interval", "200");
       ns->set_sysctl("net.sctp.path_max_retrans", "1");
-      ns->set_sysctl("net.sctp.association_max_retrans", "1");
+      ns->set_sysctl("net.sctp.association_max_retrans", "30");
     }
   }
 };
@@ -179,10 +179,10 @@ routes:
 
   // Phase 2: the path in use fails (its link goes down at the peer's end, like a cut cable)
   // while traffic keeps coming.
-  std::vector<Msg> rest;
-  std::thread reader([&] { rest = sink.recv_n(300, Deadline::in(seconds(90))); });
   std::size_t cut_at = relay.mark();
   net.peer.link(used.peer_dev, false);
+  std::vector<Msg> rest;
+  std::thread reader([&] { rest = sink.recv_n(300, Deadline::in(seconds(90))); });
   bool sent = send_range(source, 100, 250);
   std::string unreachable = "destination out: path " + used.peer_addr + ":" + std::to_string(p + 1) +
                             " ADDR_UNREACHABLE";
@@ -263,10 +263,10 @@ routes:
   uint64_t other_before = net.relay.rx_bytes(other.relay_dev);
 
   // Phase 2: that path fails at the source's end; the source keeps sending.
-  std::vector<Msg> rest;
-  std::thread reader([&] { rest = sink.recv_n(300, Deadline::in(seconds(90))); });
   std::size_t cut_at = relay.mark();
   net.peer.link(used.peer_dev, false);
+  std::vector<Msg> rest;
+  std::thread reader([&] { rest = sink.recv_n(300, Deadline::in(seconds(90))); });
   bool sent = send_range(source, 100, 400);
   // The relay's heartbeats to the source's dead address fail too.
   std::string unreachable = "path " + used.peer_addr + ":" + source_port + " ADDR_UNREACHABLE";

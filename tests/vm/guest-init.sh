@@ -51,6 +51,10 @@ mount_root() {
   mkdir -p /rw/upper /rw/work
   mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work "$NEWROOT" \
     || fail "cannot mount the overlay root"
+  # Container markers of the host (e.g. when the host is itself a Docker container) would make
+  # systemd believe it runs in a container: it then ignores the kernel command line and
+  # skips udev. The guest is a real machine, so hide them.
+  rm -f "$NEWROOT/.dockerenv" "$NEWROOT/.containerenv"
   mkdir -p "$CTL"
   mount_9p vmctl "$CTL" cache=none || fail "cannot mount the control dir"
 }

@@ -112,7 +112,14 @@ ensure_initramfs() {
     mkdir -p "$CACHE_DIR"
     "$VM_DIR/build-initramfs.sh" "$kernel_version" "$initramfs" \
       || die "building the initramfs failed"
+    prune_cache 'initramfs-*' "$initramfs"
   fi
+}
+
+# Drops images built for older scripts or kernels. Only old ones: a concurrent run may still
+# be about to boot a file that has just been superseded.
+prune_cache() {  # NAME_PATTERN KEEP
+  find "$CACHE_DIR" -maxdepth 1 -name "$1" ! -path "$2" -mmin +60 -delete 2>/dev/null || true
 }
 
 # Debian's bzImage is XZ-compressed. Booting the uncompressed ELF through its PVH entry point
@@ -126,9 +133,12 @@ use_uncompressed_kernel_if_possible() {
     offset=$(LC_ALL=C grep -obUaP '\xFD7zXZ\x00' "$kernel_image" | head -n 1 | cut -d: -f1)
     [[ -n $offset ]] || return 0
     mkdir -p "$CACHE_DIR"
-    tail -c +$((offset + 1)) "$kernel_image" | xz -dc --single-stream >"$vmlinux.tmp.$$" 2>/dev/null \
+    # Process substitution, not a pipe: xz stops at the stream end, and tail's SIGPIPE would
+    # fail the pipeline under pipefail.
+    xz -dc --single-stream < <(tail -c +$((offset + 1)) "$kernel_image") >"$vmlinux.tmp.$$" 2>/dev/null \
       && [[ $(head -c 4 "$vmlinux.tmp.$$") == $'\x7fELF' ]] \
-      && mv -f "$vmlinux.tmp.$$" "$vmlinux"
+      && mv -f "$vmlinux.tmp.$$" "$vmlinux" \
+      && prune_cache 'vmlinux-*' "$vmlinux"
     rm -f "$vmlinux.tmp.$$"
     [[ -s $vmlinux ]] || return 0
   fi
@@ -219,7 +229,7 @@ build_qemu_command() {
   qemu_cmd=(
     qemu-system-x86_64 -nodefaults -no-user-config -display none -monitor none
     # TCG, not KVM: nested KVM guests hang on the hosts we run on.
-    -accel tcg -cpu max -smp "$smp" -m "$mem_mb" -no-reboot
+    -accel tcg -cpu "${VM_CPU:-max}" -smp "$smp" -m "$mem_mb" -no-reboot
     -kernel "$kernel_image" -initrd "$initramfs" -append "$cmdline"
     -chardev "file,id=console,path=$(qemu_escape "$ctl/console.log")" -serial chardev:console
     -device virtio-serial-pci,id=vser
