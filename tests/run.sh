@@ -12,7 +12,8 @@
 #   SKIP_APT=1    never call apt-get (missing packages then fail the run)
 set -euo pipefail
 
-readonly REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+readonly REPO_ROOT
 BUILD_DIR=${BUILD_DIR:-$REPO_ROOT/build}
 readonly TOTAL_TIMEOUT=${TEST_TIMEOUT:-2100}
 readonly DEADLINE=$((SECONDS + TOTAL_TIMEOUT))

@@ -17,6 +17,7 @@ using std::chrono::milliseconds;
 
 sctp::SocketOptions options_for(uint16_t out_streams, uint16_t in_streams) {
   sctp::SocketOptions o;
+  o.sender_dry_events = false;  // only wanted while stopping (see Relay::stop)
   o.out_streams = out_streams;
   o.in_streams = in_streams;
   return o;
@@ -348,21 +349,12 @@ void Relay::stop(std::chrono::milliseconds deadline, std::function<void()> done)
   }
   for (auto& [_, p] : peers_) p->reconnect->disarm();
   stop_timer_ = dispatcher_.timer([this] {
-    if (!shutdown_sent_) {
-      std::size_t left = queued_messages();
-      if (left) LOG_WARN("stop: drain deadline reached with %zu messages still queued (dropped)", left);
-      shutdown_sent_ = true;
-      for (auto& [_, l] : listeners_) {
-        for (auto& [id, a] : l->assocs) l->side.socket.shutdown(id);
-        // Read again: SHUTDOWN_COMP arrives on the listener's socket.
-        l->side.pauses--;
-        update_watch(l->side);
-      }
-      for (auto& [_, p] : peers_)
-        if (p->ep.up) p->side.socket.shutdown(p->ep.assoc);
-      // SHUTDOWN takes a round trip; give the peers a moment, then leave regardless.
-      stop_timer_->arm(milliseconds(2000));
-      check_stopped();
+    if (stop_phase_ != StopPhase::ShutdownSent) {
+      if (std::size_t left = queued_messages())
+        LOG_WARN("stop: drain deadline reached with %zu messages still queued (dropped)", left);
+      else if (!awaiting_dry_.empty())
+        LOG_WARN("stop: drain deadline reached with %zu destinations still sending", awaiting_dry_.size());
+      send_shutdown();
       return;
     }
     LOG_WARN("stop: %zu associations did not finish SHUTDOWN in time", association_count());
@@ -372,17 +364,44 @@ void Relay::stop(std::chrono::milliseconds deadline, std::function<void()> done)
   check_stopped();
 }
 
+void Relay::await_sender_dry() {
+  // The relay's queues are empty; what the kernel still holds for the upstream peers is what
+  // remains. SENDER_DRY says when each has it all acknowledged.
+  stop_phase_ = StopPhase::AwaitDry;
+  for (auto& [_, p] : peers_) {
+    if (!p->ep.up) continue;
+    std::error_code ec;
+    if (p->side.socket.watch_sender_dry(ec))
+      awaiting_dry_.insert(p->ep.assoc);
+    else
+      LOG_WARN("stop: %s: cannot watch for SENDER_DRY: %s", p->cfg.name.c_str(), ec.message().c_str());
+  }
+}
+
+void Relay::sender_dry(sctp_assoc_t assoc) {
+  if (stop_phase_ == StopPhase::AwaitDry) awaiting_dry_.erase(assoc);
+}
+
+void Relay::send_shutdown() {
+  stop_phase_ = StopPhase::ShutdownSent;
+  for (auto& [_, l] : listeners_) {
+    for (auto& [id, a] : l->assocs) l->side.socket.shutdown(id);
+    // Read again: SHUTDOWN_COMP arrives on the listener's socket.
+    l->side.pauses--;
+    update_watch(l->side);
+  }
+  for (auto& [_, p] : peers_)
+    if (p->ep.up) p->side.socket.shutdown(p->ep.assoc);
+  // SHUTDOWN takes a round trip; give the peers a moment, then leave regardless.
+  stop_timer_->arm(milliseconds(2000));
+  check_stopped();
+}
+
 void Relay::check_stopped() {
   if (!stopping_) return;
-  if (!shutdown_sent_) {
-    if (queued_messages() == 0) {
-      stop_timer_->disarm();
-      // Run the shutdown step now rather than at the deadline.
-      stop_timer_->arm(milliseconds(0));
-    }
-    return;
-  }
-  if (association_count() == 0 && stopped_) {
+  if (stop_phase_ == StopPhase::Draining && queued_messages() == 0) await_sender_dry();
+  if (stop_phase_ == StopPhase::AwaitDry && awaiting_dry_.empty()) send_shutdown();
+  if (stop_phase_ == StopPhase::ShutdownSent && association_count() == 0 && stopped_) {
     stop_timer_->disarm();
     std::exchange(stopped_, nullptr)();
   }

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_set>
 
 #include "config/config.h"
 #include "event/dispatcher.h"
@@ -54,6 +55,9 @@ class Relay {
   void peer_down(PeerRt& p, const char* why, bool aborted);
   void update_watch(SocketSide& side);
   void check_stopped();
+  void await_sender_dry();
+  void sender_dry(sctp_assoc_t assoc);
+  void send_shutdown();
 
   // relay_forward.cpp: routing and sending
   void from_accepted(ListenerRt& l, Accepted& a, sctp::MessageInfo info, const std::vector<uint8_t>& data);
@@ -93,7 +97,11 @@ class Relay {
   std::unique_ptr<event::Timer> ttl_timer_;
 
   bool stopping_ = false;
-  bool shutdown_sent_ = false;
+  // Stopping goes: drain the relay's queues, wait until the kernel has every destination's data
+  // acknowledged (SENDER_DRY), SHUTDOWN every association, wait for them to finish.
+  enum class StopPhase { Draining, AwaitDry, ShutdownSent };
+  StopPhase stop_phase_ = StopPhase::Draining;
+  std::unordered_set<sctp_assoc_t> awaiting_dry_;
   std::function<void()> stopped_;
   std::unique_ptr<event::Timer> stop_timer_;
 };

@@ -222,6 +222,8 @@ void Relay::on_peer_notification(PeerRt& p, const sctp::Notification& n) {
     stats_.requeued++;
   } else if (std::get_if<sctp::ShutdownEvent>(&n)) {
     LOG_INFO("destination %s: peer is shutting down", p.cfg.name.c_str());
+  } else if (auto* d = std::get_if<sctp::SenderDry>(&n)) {
+    sender_dry(d->assoc);
   }
 }
 
@@ -239,6 +241,7 @@ void Relay::peer_down(PeerRt& p, const char* why, bool aborted) {
     update_watch(p.side);
   }
   if (stopping_) {
+    awaiting_dry_.erase(p.ep.assoc);
     LOG_INFO("destination %s down: %s", p.cfg.name.c_str(), why);
     return;
   }

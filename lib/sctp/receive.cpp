@@ -195,9 +195,10 @@ void Socket::receive(Received& out, std::size_t max_message) {
       out.status = RecvStatus::Oversize;
     } else {
       out.status = RecvStatus::Message;
-      // Hand the filled buffer over; the caller's old buffer becomes the next scratch buffer.
-      std::swap(partial_, out.data);
-      out.data.resize(partial_len_);
+      // Copy out rather than swap buffers: the scratch buffer keeps its size, so the next read
+      // does not have to zero-fill a fresh 64 KiB (that cost more than everything else together).
+      // `out.data` keeps its capacity across calls, so this allocates only for a new largest size.
+      out.data.assign(partial_.begin(), partial_.begin() + static_cast<std::ptrdiff_t>(partial_len_));
     }
     drop_partial();
     return;

@@ -32,9 +32,10 @@ constexpr uint16_t kSubscribedEvents[] = {
 
 // RFC 6458 SCTP_EVENT per type; older kernels only have the SCTP_EVENTS struct (which reports
 // the older SCTP_SEND_FAILED format; receive.cpp decodes both).
-bool subscribe_events(int fd) {
+bool subscribe_events(int fd, bool sender_dry) {
   bool all = true;
   for (uint16_t type : kSubscribedEvents) {
+    if (type == SCTP_SENDER_DRY_EVENT && !sender_dry) continue;
     sctp_event ev{};
     ev.se_assoc_id = SCTP_FUTURE_ASSOC;
     ev.se_type = type;
@@ -51,7 +52,7 @@ bool subscribe_events(int fd) {
   sub.sctp_send_failure_event = 1;
   sub.sctp_shutdown_event = 1;
   sub.sctp_partial_delivery_event = 1;
-  sub.sctp_sender_dry_event = 1;
+  sub.sctp_sender_dry_event = sender_dry ? 1 : 0;
   return set_option(fd, IPPROTO_SCTP, SCTP_EVENTS, sub);
 }
 
@@ -111,8 +112,23 @@ Socket Socket::open(int family, const SocketOptions& opts, std::error_code& ec) 
                opts.sack_delay_ms, std::strerror(errno));
   }
   if (!set_option(fd.get(), IPPROTO_SCTP, SCTP_RECVRCVINFO, 1)) return fail();
-  if (!subscribe_events(fd.get())) return fail();
+  if (!subscribe_events(fd.get(), opts.sender_dry_events)) return fail();
   return Socket(std::move(fd));
+}
+
+bool Socket::watch_sender_dry(std::error_code& ec) {
+  ec.clear();
+  for (sctp_assoc_t which : {SCTP_CURRENT_ASSOC, SCTP_FUTURE_ASSOC}) {
+    sctp_event ev{};
+    ev.se_assoc_id = which;
+    ev.se_type = SCTP_SENDER_DRY_EVENT;
+    ev.se_on = 1;
+    if (setsockopt(fd(), IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof ev) != 0) {
+      ec = {errno, std::generic_category()};
+      return false;
+    }
+  }
+  return true;
 }
 
 bool Socket::bind(const std::vector<Address>& addrs, std::error_code& ec) {

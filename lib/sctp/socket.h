@@ -51,6 +51,10 @@ struct SocketOptions {
   uint32_t sack_delay_ms = 10; // ...or after this delay
   int rcvbuf = 1 << 20;        // SO_RCVBUF (bytes; 0 = kernel default)
   int sndbuf = 1 << 20;        // SO_SNDBUF (bytes; 0 = kernel default)
+  // SCTP_SENDER_DRY_EVENT from the start. It fires each time an association's send queue empties,
+  // which under steady traffic is once per message: a relay turns it on only when it needs it
+  // (watch_sender_dry) and saves a notification read per message.
+  bool sender_dry_events = true;
 };
 
 // Metadata of a received or sent message (RFC 6458 SCTP_RCVINFO / SCTP_SNDINFO).
@@ -129,6 +133,10 @@ class Socket {
 
   // Sends one whole message to an association (sendmsg with SCTP_SNDINFO, MSG_NOSIGNAL|MSG_DONTWAIT).
   SendStatus send(const MessageInfo& info, const uint8_t* data, std::size_t len, std::error_code& ec);
+
+  // Turns SENDER_DRY notifications on for current and future associations; the kernel reports at
+  // once for an association that is already dry.
+  bool watch_sender_dry(std::error_code& ec);
 
   // Graceful SHUTDOWN (SCTP_EOF) or ABORT of one association.
   void shutdown(sctp_assoc_t assoc);

@@ -7,7 +7,8 @@
 # Usage: build-initramfs.sh KERNEL_VERSION OUTPUT_FILE
 set -euo pipefail
 
-readonly VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+readonly VM_DIR
 
 # Modules loaded at boot. sctp is included so the guest has kernel SCTP without depending on
 # modprobe working inside the chroot; virtio_console gives the stdout/stderr channels.

@@ -32,6 +32,7 @@ sync
 
 # Under systemd, power off from here (--force: no orderly stop of units, nothing to save).
 # In shell mode the initramfs powers off once this script returns.
+# Should that fail, the second --force powers off at once (everything is already synced).
 if [ -d /run/systemd/system ]; then
-  systemctl poweroff --force
+  systemctl poweroff --force || systemctl poweroff --force --force
 fi

@@ -1,0 +1,650 @@
+#!/usr/bin/python3
+"""Runs every benchmark workload inside the SCTP VM and writes the raw numbers as JSON.
+
+Started by bench/run.sh (through tests/vm/run-in-vm.sh); bench/report.py turns the JSON into the
+markdown table and the chart. All files live under bench/results/ (the VM's /tmp is not the
+host's). Timed workloads run variant after variant, round after round, so that drifts of the
+emulated machine hit every variant alike; exact metrics (instructions, allocations, syscalls,
+memory) run once, at two message counts, and are reported as differences.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("BENCH_BUILD", os.path.join(REPO, "build-bench"))
+LOADGEN = os.path.join(BUILD, "bench", "sctp-loadgen")
+C_RELAY = os.path.join(BUILD, "bench", "c_relay")
+RELAYD = os.path.join(BUILD, "daemon", "sctprelayd")
+RESULTS = os.path.join(REPO, "bench", "results")
+WORK = os.path.join(RESULTS, "work")
+HZ = os.sysconf("SC_CLK_TCK")
+PPID = 46
+STREAMS = 4  # sources spread their messages over streams 0..3
+
+VARIANTS = ["direct", "c-relay", "socat", "sctprelayd"]
+RELAYS = ["c-relay", "socat", "sctprelayd"]
+
+
+def log(*args):
+    print("[bench %6.1fs]" % (time.monotonic() - T0), *args, file=sys.stderr, flush=True)
+
+
+T0 = time.monotonic()
+_next_port = [20000]
+
+
+def port():
+    _next_port[0] += 1
+    return _next_port[0]
+
+
+# ---- processes ---------------------------------------------------------------------------------
+
+
+class Proc:
+    """A child process whose stdout is read line by line (JSON lines from sctp-loadgen)."""
+
+    def __init__(self, cmd, name, stdin=False, stderr_file=None, env=None):
+        self.name = name
+        self.cmd = cmd
+        err = open(stderr_file, "w") if stderr_file else subprocess.DEVNULL if name == "socat" else None
+        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                  stderr=err, text=True, env=env, bufsize=1)
+        self.fd = self.p.stdout.fileno()
+        self.buf = b""
+        self.lines = []
+        self.rusage = None
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def read_line(self, timeout):
+        """The next stdout line; None on timeout, "" at EOF. Unbuffered, so select() tells the truth."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return None
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return ""
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        self.lines.append(line.decode(errors="replace"))
+        return self.lines[-1]
+
+    def wait_line(self, pred, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.read_line(max(0.01, deadline - time.monotonic()))
+            if line is None:
+                break
+            if line == "":
+                raise RuntimeError("%s exited (rc=%s) before the expected line" % (self.name, self.p.poll()))
+            if pred(line):
+                return line
+        raise RuntimeError("%s: no expected line within %ss; got %r" % (self.name, timeout, self.lines[-3:]))
+
+    def json_result(self, timeout, key="mode"):
+        line = self.wait_line(lambda l: l.startswith("{") and ('"%s"' % key) in l, timeout)
+        return json.loads(line)
+
+    def reap(self, timeout):
+        """Waits for exit and keeps the child's rusage (its CPU time after it is gone)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, ru = os.wait4(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                self.rusage = ru
+                self.p.returncode = os.waitstatus_to_exitcode(status)
+                return self.p.returncode
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.01)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.p.returncode is None:
+            try:
+                self.p.send_signal(sig)
+            except ProcessLookupError:
+                pass
+            if self.reap(timeout) is None:
+                self.p.kill()
+                self.reap(5)
+        return self.p.returncode
+
+
+def proc_cpu_ticks(pid):
+    """utime+stime+cutime+cstime of pid plus those of its live descendants."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0
+    total = sum(int(x) for x in fields[11:15])
+    for child in children(pid):
+        total += proc_cpu_ticks(child)
+    return total
+
+
+def children(pid):
+    out = []
+    for path in glob.glob("/proc/%d/task/*/children" % pid):
+        try:
+            with open(path) as f:
+                out += [int(x) for x in f.read().split()]
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def memory(pid):
+    """Rss/Pss (kB) from smaps_rollup, VmRSS/VmHWM from status."""
+    m = {}
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("Rss", "Pss", "Private_Dirty", "Anonymous"):
+                    m[k.lower() + "_kb"] = int(v.split()[0])
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("VmRSS", "VmHWM"):
+                    m[k.lower() + "_kb"] = int(v.split()[0])
+    except FileNotFoundError:
+        pass
+    return m
+
+
+def slab_kb():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("Slab:"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_until(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise RuntimeError("timed out waiting for " + what)
+
+
+# ---- relays ------------------------------------------------------------------------------------
+
+
+def relayd_config(listen, dests, routes_before=0, queue=None, log_level="info"):
+    """A realistic sctprelayd file: one listener, peer destinations, routes, default drop."""
+    q = queue or "{max_messages: 10000, max_bytes: 64MiB, when_full: backpressure}"
+    lines = ["# generated by bench/bench.py", "log_level: %s" % log_level,
+             "limits: {max_message_size: 1MiB, shutdown_drain: 5s}",
+             "listeners:", "  - {name: ran, address: 127.0.0.1, port: %d, streams: 16}" % listen,
+             "destinations:"]
+    for i, d in enumerate(dests):
+        lines.append("  - name: core-%d" % i)
+        lines.append("    address: 127.0.0.1")
+        lines.append("    port: %d" % d)
+        lines.append("    return: origin")
+        lines.append("    queue: %s" % q)
+    lines.append("routes:")
+    # Non-matching routes first (PPIDs nobody sends), so the matching one is last in file order.
+    for i in range(routes_before):
+        lines.append("  - {from: ran, ppid: %d, to: core-0}" % (100000 + i))
+    targets = ", ".join("core-%d" % i for i in range(len(dests)))
+    lines.append("  - {from: ran, to: [%s]}" % targets)
+    lines.append("default: {action: drop}")
+    return "\n".join(lines) + "\n"
+
+
+class Relay:
+    """One relay variant between a listen port and destination ports (none for direct)."""
+
+    def __init__(self, variant, dests, tool=None, tag="", routes_before=0, queue=None):
+        self.variant = variant
+        self.dests = dests
+        self.proc = None
+        self.tool = tool  # None | "callgrind" | "memcheck" | "strace"
+        self.tag = tag or variant
+        self.listen = dests[0] if variant == "direct" else port()
+        self.log = os.path.join(WORK, "%s.log" % self.tag)
+        self.tool_out = os.path.join(WORK, "tool-%s" % self.tag)
+        self.routes_before = routes_before
+        self.queue = queue
+
+    def wrap(self, cmd):
+        if self.tool == "callgrind":
+            return ["valgrind", "--tool=callgrind", "--trace-children=yes",
+                    "--callgrind-out-file=%s.%%p" % self.tool_out] + cmd
+        if self.tool == "memcheck":
+            return ["valgrind", "--tool=memcheck", "--trace-children=yes", "--leak-check=no",
+                    "--log-file=%s.%%p" % self.tool_out] + cmd
+        if self.tool == "strace":
+            return ["strace", "-f", "-c", "-o", self.tool_out] + cmd
+        return cmd
+
+    def start(self):
+        for f in glob.glob(self.tool_out + "*"):
+            os.remove(f)
+        slow = 120 if self.tool in ("callgrind", "memcheck") else 30
+        if self.variant == "direct":
+            return self
+        if self.variant == "c-relay":
+            self.proc = Proc(self.wrap([C_RELAY, "--listen", str(self.listen), "--to", "127.0.0.1:%d" % self.dests[0]]),
+                             "c_relay")
+            self.proc.wait_line(lambda l: l == "listening", slow)
+        elif self.variant == "socat":
+            # IPPROTO_SCTP=132: SCTP_NODELAY=3 on; SCTP_DELAYED_SACK=16 {assoc 0, delay 0, freq 1}
+            nodelay = "setsockopt-int=132:3:1,setsockopt-bin=132:16:x000000000000000001000000"
+            bufs = "rcvbuf=1048576,sndbuf=1048576"
+            cmd = ["socat", "-b", "1048576",
+                   "SCTP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr,%s,%s" % (self.listen, bufs, nodelay),
+                   "SCTP-CONNECT:127.0.0.1:%d,%s,%s" % (self.dests[0], bufs, nodelay)]
+            self.proc = Proc(self.wrap(cmd), "socat")
+            # socat has no ready line: the clients retry a refused connect until it listens.
+        else:
+            cfg = os.path.join(WORK, "%s.yaml" % self.tag)
+            with open(cfg, "w") as f:
+                f.write(relayd_config(self.listen, self.dests, self.routes_before, self.queue))
+            self.proc = Proc(self.wrap([RELAYD, "--config", cfg]), "sctprelayd", stderr_file=self.log)
+            want = len(self.dests)
+            wait_until(lambda: self._count_log(r"destination core-\d+ up") >= want or self.proc.p.poll() is not None,
+                       slow, "sctprelayd destinations up")
+            if self.proc.p.poll() is not None:
+                raise RuntimeError("sctprelayd exited: " + open(self.log).read()[-2000:])
+        return self
+
+    def _count_log(self, pattern):
+        try:
+            with open(self.log) as f:
+                return len(re.findall(pattern, f.read()))
+        except FileNotFoundError:
+            return 0
+
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def target_pid(self):
+        """The relay itself: under strace it is strace's child (valgrind runs in the same process)."""
+        if self.tool == "strace":
+            kids = children(self.proc.pid)
+            return kids[0] if kids else None
+        return self.proc.pid
+
+    def cpu_ticks(self):
+        if not self.proc:
+            return 0
+        if self.proc.rusage is not None:
+            ru = self.proc.rusage
+            return round((ru.ru_utime + ru.ru_stime) * HZ)
+        return proc_cpu_ticks(self.proc.pid)
+
+    def settle_after_run(self):
+        """After the source closed: c_relay exits by itself, socat's forked child exits."""
+        if self.variant == "c-relay":
+            self.proc.reap(60)
+        elif self.variant == "socat":
+            wait_until(lambda: not children(self.proc.pid), 60, "socat child exit")
+
+    def stats(self):
+        """sctprelayd's counters (SIGUSR1 -> a stats line in its log)."""
+        if self.variant != "sctprelayd":
+            return None
+        before = self._count_log(r"stats: ")
+        os.kill(self.target_pid(), signal.SIGUSR1)
+        wait_until(lambda: self._count_log(r"stats: ") > before, 30, "stats line")
+        with open(self.log) as f:
+            line = [l for l in f.read().splitlines() if "stats: " in l][-1]
+        return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line.split("stats: ", 1)[1])}
+
+    def stop(self):
+        if not self.proc:
+            return
+        if self.tool == "strace" and self.proc.p.returncode is None:
+            target = self.target_pid()
+            if target:  # strace writes its summary when the traced relay exits
+                os.kill(target, signal.SIGTERM)
+            if self.proc.reap(60) is not None:
+                return
+        self.proc.stop(timeout=60 if self.tool else 20)
+
+
+def start_sink(count, size, rate=0, timeout=120):
+    p = port()
+    args = [LOADGEN, "sink", "--port", str(p), "--count", str(count), "--bytes", str(count * size),
+            "--timeout", str(timeout), "--ppid", str(PPID)]
+    if rate:
+        args += ["--rate", str(rate)]
+    s = Proc(args, "sink")
+    s.wait_line(lambda l: '"listening"' in l, 30)
+    s.port = p
+    return s
+
+
+def start_echo():
+    p = port()
+    e = Proc([LOADGEN, "echo", "--port", str(p)], "echo")
+    e.wait_line(lambda l: '"listening"' in l, 30)
+    e.port = p
+    return e
+
+
+def run_source(to_port, count, size, timeout=180):
+    src = Proc([LOADGEN, "source", "--to", "127.0.0.1:%d" % to_port, "--count", str(count), "--size", str(size),
+                "--streams", str(STREAMS), "--ppid", str(PPID), "--timeout", "60"], "source")
+    return src
+
+
+# ---- workloads ---------------------------------------------------------------------------------
+
+
+def one_way(variant, count, size, tool=None, tag=None, routes_before=0, sinks=1, rate=0, queue=None,
+            sample_rss=False):
+    """Source -> [relay] -> sink(s). Returns the sinks' numbers and the relay's CPU time."""
+    sink_procs = [start_sink(count, size, rate) for _ in range(sinks)]
+    relay = Relay(variant, [s.port for s in sink_procs], tool=tool, tag=tag, routes_before=routes_before,
+                  queue=queue).start()
+    rss_samples = []
+    stop_sampling = threading.Event()
+    if sample_rss and relay.pid():
+        def sampler():
+            while not stop_sampling.is_set():
+                m = memory(relay.pid())
+                if m:
+                    rss_samples.append((time.monotonic(), m.get("vmrss_kb", 0)))
+                stop_sampling.wait(0.05)
+        threading.Thread(target=sampler, daemon=True).start()
+    cpu0 = relay.cpu_ticks()
+    mem0 = memory(relay.pid()) if relay.pid() else {}
+    t0 = time.monotonic()
+    src = run_source(relay.listen, count, size)
+    results = [s.json_result(300) for s in sink_procs]
+    wall = time.monotonic() - t0
+    src_result = src.json_result(60)
+    src.reap(30)
+    for s in sink_procs:
+        s.reap(10)
+    stats = relay.stats()
+    if variant != "sctprelayd" and relay.proc:
+        relay.settle_after_run()
+    cpu1 = relay.cpu_ticks()
+    stop_sampling.set()
+    mem1 = memory(relay.pid()) if relay.pid() else {}
+    relay.stop()
+    out = {"variant": variant, "count": count, "size": size, "wall_s": wall, "source": src_result,
+           "sinks": results, "relay_stats": stats, "relay_cpu_s": (cpu1 - cpu0) / HZ,
+           "relay_cpu_us_per_msg": (cpu1 - cpu0) / HZ / count * 1e6 if relay.proc else None,
+           "mem_before": mem0, "mem_after": mem1}
+    first = min(r["first_ns"] for r in results)
+    last = max(r["last_ns"] for r in results)
+    span = (last - first) / 1e9
+    out["msgs_per_s"] = (count - 1) / span if span > 0 else 0
+    out["mb_per_s"] = (count * size) / span / 1e6 if span > 0 else 0
+    out["received"] = sum(r["received"] for r in results)
+    out["bytes"] = sum(r["bytes"] for r in results)
+    out["lost_bytes"] = count * size * sinks - out["bytes"]
+    out["lost"] = max(0, count * sinks - out["received"]) if out["lost_bytes"] > 0 else 0
+    out["out_of_order"] = sum(r["out_of_order"] for r in results)
+    out["bad"] = sum(r["bad"] for r in results)
+    out["stream_changed"] = sum(r["stream_changed"] for r in results)
+    out["ppid_changed"] = sum(r["ppid_changed"] for r in results)
+    if rss_samples:
+        out["rss_samples_kb"] = [round(v) for _, v in rss_samples]
+    if relay.tool:
+        out["tool_files"] = sorted(glob.glob(relay.tool_out + "*"))
+    return out
+
+
+def latency(variant, count, outstanding, size=100):
+    echo = start_echo()
+    relay = Relay(variant, [echo.port]).start()
+    cpu0 = relay.cpu_ticks()
+    cli = Proc([LOADGEN, "latency", "--to", "127.0.0.1:%d" % relay.listen, "--count", str(count), "--size",
+                str(size), "--outstanding", str(outstanding), "--timeout", "120"], "latency")
+    res = cli.json_result(180)
+    cli.reap(10)
+    if variant != "sctprelayd" and relay.proc:
+        relay.settle_after_run()
+    cpu1 = relay.cpu_ticks()
+    relay.stop()
+    echo.stop()
+    res["variant"] = variant
+    res["relay_cpu_us_per_msg"] = (cpu1 - cpu0) / HZ / (2 * count) * 1e6 if relay.proc else None
+    return res
+
+
+def many_assocs(variant, count):
+    """K associations through one listener, one round trip each, then held idle for memory."""
+    echo = start_echo()
+    relay = Relay(variant, [echo.port], tag="%s-assocs" % variant).start()
+    idle = memory(relay.pid()) if relay.pid() else {}
+    slab0 = slab_kb()
+    cli = Proc([LOADGEN, "assocs", "--to", "127.0.0.1:%d" % relay.listen, "--count", str(count), "--timeout", "300"],
+               "assocs", stdin=True)
+    res = cli.json_result(400, key="event")
+    time.sleep(0.5)  # idle moment before the memory reading (associations quiet, SACKs done)
+    held = memory(relay.pid()) if relay.pid() else {}
+    slab1 = slab_kb()
+    cli.p.stdin.write("close\n")
+    cli.p.stdin.flush()
+    closed = cli.json_result(300, key="event")
+    cli.reap(30)
+    stats = relay.stats()
+    relay.stop()
+    echo.stop()
+    res.update(variant=variant, count=count, relay_mem_idle=idle, relay_mem_held=held, close=closed,
+               kernel_slab_kb_delta=slab1 - slab0, relay_stats=stats)
+    if idle and held:
+        res["relay_pss_per_assoc_bytes"] = (held["pss_kb"] - idle["pss_kb"]) * 1024 / count
+        res["relay_rss_per_assoc_bytes"] = (held["rss_kb"] - idle["rss_kb"]) * 1024 / count
+    return res
+
+
+# ---- exact metrics -----------------------------------------------------------------------------
+
+
+def callgrind_total(files):
+    total = 0
+    for f in files:
+        with open(f) as fh:
+            for line in fh:
+                if line.startswith("summary:") or line.startswith("totals:"):
+                    total += int(line.split()[1])
+                    break
+    return total
+
+
+def memcheck_allocs(files):
+    allocs = 0
+    for f in files:
+        with open(f) as fh:
+            m = re.search(r"total heap usage: ([\d,]+) allocs", fh.read())
+            if m:
+                allocs += int(m.group(1).replace(",", ""))
+    return allocs
+
+
+def strace_counts(files):
+    calls = {}
+    for f in files:
+        with open(f) as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) >= 5 and parts[0][0].isdigit() and parts[-1] != "total":
+                    name = parts[-1]
+                    # columns: %time seconds usecs/call calls [errors] syscall
+                    calls[name] = calls.get(name, 0) + int(parts[3])
+    return calls
+
+
+def exact_metric(tool, variant, counts, size=100, routes_before=0, label=None):
+    label = label or variant
+    per = []
+    for n in counts:
+        tag = "%s-%s-%d" % (tool, label, n)
+        r = one_way(variant, n, size, tool=tool, tag=tag, routes_before=routes_before)
+        files = r["tool_files"]
+        if tool == "callgrind":
+            value = callgrind_total(files)
+        elif tool == "memcheck":
+            value = memcheck_allocs(files)
+        else:
+            value = strace_counts(files)
+        per.append({"count": n, "value": value, "received": r["received"], "lost": r["lost"]})
+        log("  %s %s n=%d -> %s" % (tool, label, n, value if tool != "strace" else sum(value.values())))
+    a, b = per
+    dn = b["count"] - a["count"]
+    if tool == "strace":
+        names = set(a["value"]) | set(b["value"])
+        by_call = {k: (b["value"].get(k, 0) - a["value"].get(k, 0)) / dn for k in names}
+        by_call = {k: v for k, v in sorted(by_call.items(), key=lambda kv: -kv[1]) if abs(v) >= 0.01}
+        per_msg = (sum(b["value"].values()) - sum(a["value"].values())) / dn
+        return {"runs": per, "per_msg": per_msg, "by_syscall": by_call}
+    return {"runs": per, "per_msg": (b["value"] - a["value"]) / dn}
+
+
+# ---- the plan ----------------------------------------------------------------------------------
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="tiny counts, one round (a smoke test)")
+    ap.add_argument("--only", default="", help="comma list of sections: rate,latency,fanout,routes,assocs,slow,exact")
+    ap.add_argument("--out", default=os.path.join(RESULTS, "latest.json"))
+    args = ap.parse_args()
+    os.makedirs(WORK, exist_ok=True)
+    q = args.quick
+    rounds = 1 if q else args.rounds
+    sections = set(args.only.split(",")) if args.only else {"rate", "latency", "fanout", "routes", "assocs", "slow",
+                                                            "exact"}
+    # Message counts: a few thousand small messages, large ones sized by bytes (16 MB a run).
+    sizes = {100: 4000, 1024: 4000, 65536: 256, 262144: 64}
+    if q:
+        sizes = {100: 500, 1024: 500, 65536: 32, 262144: 8}
+    lat_low, lat_high, lat_outstanding = (200, 500, 32) if q else (1000, 3000, 32)
+    assoc_counts = [100] if q else [1000, 10000]
+    assoc_rounds = {k: rounds if k <= 1000 else min(rounds, int(os.environ.get("BENCH_10K_ROUNDS", "2")))
+                    for k in assoc_counts}
+    exact_counts = (200, 600) if q else (1000, 3000)
+    slow = dict(count=500, size=4096, rate=500) if q else dict(count=5000, size=4096, rate=1000)
+
+    import resource
+    resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
+
+    results = {"meta": {
+        "kernel": os.uname().release, "cpus": os.cpu_count(), "rounds": rounds, "quick": q,
+        "sizes_counts": sizes, "latency": {"low_count": lat_low, "high_count": lat_high,
+                                           "high_outstanding": lat_outstanding, "size": 100},
+        "assoc_counts": assoc_counts, "assoc_rounds": assoc_rounds, "exact_counts": exact_counts,
+        "slow": slow, "streams": STREAMS, "ppid": PPID,
+        "sysctl": {k: open("/proc/sys/net/" + k.replace(".", "/")).read().strip()
+                   for k in ["sctp.rto_min", "core.rmem_max", "core.wmem_max"]},
+        "socket_options": "SCTP_NODELAY, SCTP_DELAYED_SACK freq 1, SO_RCVBUF/SO_SNDBUF 1 MiB on every loadgen, "
+                          "c_relay and sctprelayd socket (many-association clients: kernel default buffers); "
+                          "socat: the same three, set with its setsockopt-int/-bin and rcvbuf/sndbuf address options",
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }, "rate": [], "latency": [], "fanout": [], "routes": [], "assocs": [], "slow": None, "exact": {}, "errors": []}
+
+    def attempt(what, fn, *a, **kw):
+        try:
+            return fn(*a, **kw)
+        except Exception as e:  # a failed run is recorded and the benchmark goes on
+            log("FAILED %s: %s" % (what, e))
+            results["errors"].append("%s: %s" % (what, e))
+            return None
+
+    for r in range(rounds):
+        log("round %d/%d" % (r + 1, rounds))
+        if "rate" in sections:
+            for size, count in sizes.items():
+                for v in VARIANTS:
+                    res = attempt("rate %s %dB round %d" % (v, size, r + 1), one_way, v, count, size)
+                    if res:
+                        res["round"] = r
+                        results["rate"].append(res)
+                        log("  rate %-10s %6dB %9.0f msg/s %8.2f MB/s cpu/msg %s lost %d" % (
+                            v, size, res["msgs_per_s"], res["mb_per_s"], res["relay_cpu_us_per_msg"], res["lost"]))
+        if "latency" in sections:
+            for count, outstanding in ((lat_low, 1), (lat_high, lat_outstanding)):
+                for v in VARIANTS:
+                    res = attempt("latency %s %d round %d" % (v, outstanding, r + 1), latency, v, count, outstanding)
+                    if res:
+                        res["round"] = r
+                        results["latency"].append(res)
+                        log("  latency %-10s out=%-3d p50 %8.0f us p99 %8.0f us" % (
+                            v, outstanding, res["p50_us"], res["p99_us"]))
+        if "fanout" in sections or "routes" in sections:
+            # sctprelayd with 1 destination (and 1 route) is the "rate" 100 B run; repeat it here
+            # so that every ratio compares runs of the same moment.
+            base = attempt("sctprelayd 1 dest round %d" % (r + 1), one_way, "sctprelayd", sizes[100], 100)
+            if "fanout" in sections:
+                res = attempt("fanout round %d" % (r + 1), one_way, "sctprelayd", sizes[100], 100, sinks=4,
+                              tag="fanout")
+                if res and base:
+                    results["fanout"].append({"round": r, "one": base, "four": res})
+                    log("  fanout in %9.0f msg/s vs 1-dest %9.0f" % (res["msgs_per_s"], base["msgs_per_s"]))
+            if "routes" in sections:
+                res = attempt("routes round %d" % (r + 1), one_way, "sctprelayd", sizes[100], 100,
+                              routes_before=9999, tag="routes10k")
+                if res and base:
+                    results["routes"].append({"round": r, "one": base, "many": res})
+                    log("  10k routes %9.0f msg/s vs 1 route %9.0f" % (res["msgs_per_s"], base["msgs_per_s"]))
+        if "assocs" in sections:
+            for k in assoc_counts:
+                if r >= assoc_rounds[k]:
+                    continue
+                for v in ("direct", "sctprelayd"):
+                    res = attempt("assocs %s %d round %d" % (v, k, r + 1), many_assocs, v, k)
+                    if res:
+                        res["round"] = r
+                        results["assocs"].append(res)
+                        log("  assocs %-10s %5d connect %.2fs exchange %.2fs pss/assoc %s" % (
+                            v, k, res["connect_s"], res["exchange_s"], res.get("relay_pss_per_assoc_bytes")))
+
+    if "slow" in sections:
+        log("slow destination")
+        queue = "{max_messages: 256, max_bytes: 1MiB, when_full: backpressure}"
+        res = attempt("slow destination", one_way, "sctprelayd", slow["count"], slow["size"], rate=slow["rate"],
+                      queue=queue, sample_rss=True, tag="slow")
+        if res:
+            res["queue"] = queue
+            res["sink_rate"] = slow["rate"]
+            results["slow"] = res
+            s = res.get("rss_samples_kb") or [0]
+            log("  slow: received %d/%d, RSS %d..%d kB" % (res["received"], slow["count"], min(s), max(s)))
+
+    if "exact" in sections:
+        log("exact metrics (valgrind, strace), %d and %d messages of 100 B" % exact_counts)
+        ex = results["exact"]
+        for tool in ("callgrind", "memcheck", "strace"):
+            ex[tool] = {}
+            for v in RELAYS:
+                ex[tool][v] = attempt("%s %s" % (tool, v), exact_metric, tool, v, exact_counts)
+            if tool == "callgrind" and ("routes" in sections or q):
+                ex[tool]["sctprelayd-10k-routes"] = attempt("callgrind 10k routes", exact_metric, tool, "sctprelayd",
+                                                            exact_counts, routes_before=9999, label="routes10k")
+
+    results["meta"]["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    results["meta"]["vm_wall_s"] = time.monotonic() - T0
+    with open(args.out, "w") as f:
+        json.dump(results, f, indent=1)
+    log("wrote %s" % args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

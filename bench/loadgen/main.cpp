@@ -1,0 +1,89 @@
+// sctp-loadgen: the benchmark's traffic source, sink, echo server, latency client and
+// many-associations client. Results are printed as one JSON object per line on stdout.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "args.h"
+#include "net.h"
+
+namespace loadgen {
+
+Args::Args(int argc, char** argv, int first) {
+  for (int i = first; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word.rfind("--", 0) != 0) die("unexpected argument '%s'", word.c_str());
+    word = word.substr(2);
+    auto eq = word.find('=');
+    if (eq != std::string::npos) {
+      values_[word.substr(0, eq)] = word.substr(eq + 1);
+    } else if (i + 1 < argc && std::strncmp(argv[i + 1], "--", 2) != 0) {
+      values_[word] = argv[++i];
+    } else {
+      values_[word] = "1";
+    }
+  }
+}
+
+std::string Args::str(const std::string& name, const std::string& fallback) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? fallback : it->second;
+}
+
+std::string Args::required(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) die("--%s is required", name.c_str());
+  return it->second;
+}
+
+long Args::num(const std::string& name, long fallback) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return fallback;
+  char* end = nullptr;
+  long v = std::strtol(it->second.c_str(), &end, 10);
+  if (*end != '\0') die("--%s: not a number: '%s'", name.c_str(), it->second.c_str());
+  return v;
+}
+
+double Args::real(const std::string& name, double fallback) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? fallback : std::strtod(it->second.c_str(), nullptr);
+}
+
+}  // namespace loadgen
+
+namespace {
+
+void usage() {
+  std::fputs(
+      "usage: sctp-loadgen MODE [--option value]...\n"
+      "  source  --to H:P --count N --size S [--streams K] [--ppid P] [--timeout SEC]\n"
+      "  sink    --port P --count N [--bytes B] [--rate MSGS_PER_S] [--ppid P] [--timeout SEC]\n"
+      "  echo    --port P                      (until SIGTERM)\n"
+      "  latency --to H:P --count N --size S [--outstanding M] [--warmup W] [--timeout SEC]\n"
+      "  assocs  --to H:P --count K [--size S] [--window W] [--timeout SEC]\n"
+      "          (opens K associations, one echo round trip each, prints 'ready', holds them\n"
+      "           idle until stdin closes or says anything, then closes them)\n",
+      stderr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage();
+    return 2;
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  std::string mode = argv[1];
+  loadgen::Args args(argc, argv, 2);
+  if (mode == "source") return loadgen::run_source(args);
+  if (mode == "sink") return loadgen::run_sink(args);
+  if (mode == "echo") return loadgen::run_echo(args);
+  if (mode == "latency") return loadgen::run_latency(args);
+  if (mode == "assocs") return loadgen::run_assocs(args);
+  usage();
+  return 2;
+}
