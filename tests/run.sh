@@ -17,11 +17,6 @@ readonly REPO_ROOT
 BUILD_DIR=${BUILD_DIR:-$REPO_ROOT/build}
 readonly TOTAL_TIMEOUT=${TEST_TIMEOUT:-2100}
 readonly DEADLINE=$((SECONDS + TOTAL_TIMEOUT))
-readonly PACKAGES=(
-  build-essential cmake pkg-config libevent-dev libsctp-dev lksctp-tools libyaml-cpp-dev
-  libsystemd-dev libgtest-dev libgmock-dev qemu-system-x86 linux-image-amd64 busybox-static
-  kmod systemd socat ncat python3 iproute2 xz-utils
-)
 
 passed=0
 failed=0
@@ -49,33 +44,13 @@ bounded() {
 
 # ---- (a) dependencies ---------------------------------------------------------------------
 
-missing_packages() {
-  local pkg status
-  for pkg in "${PACKAGES[@]}"; do
-    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) || status=
-    [[ $status == installed ]] || echo "$pkg"
-  done
-}
-
+# The package list lives in one place, shared with tools/demo.sh.
 install_dependencies() {
-  local missing sudo=()
-  mapfile -t missing < <(missing_packages)
-  if [[ ${#missing[@]} -eq 0 ]]; then
-    echo "all ${#PACKAGES[@]} packages present"
-    return 0
-  fi
-  echo "missing packages: ${missing[*]}"
   if [[ ${SKIP_APT:-} == 1 ]]; then
-    echo "SKIP_APT=1: not installing" >&2
-    return 1
+    SKIP_APT=1 bounded "$REPO_ROOT/tools/install-deps.sh" --check
+  else
+    bounded "$REPO_ROOT/tools/install-deps.sh"
   fi
-  if [[ $EUID -ne 0 ]]; then
-    command -v sudo >/dev/null || { echo "need root or sudo to install packages" >&2; return 1; }
-    sudo=(sudo)
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  bounded "${sudo[@]}" apt-get update -q \
-    && bounded "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
 # ---- (b) build ----------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 # Installs, from Debian's packages, everything needed to build sctprelayd, run its tests (including
 # the VM that provides kernel SCTP where the host has none) and its demo. Does nothing when all of
 # it is already installed, so it is cheap to call before every build.
+#
+# Usage: tools/install-deps.sh [--check]    (--check: only report what is missing, exit 1 if any)
 set -euo pipefail
 
 readonly PACKAGES=(
@@ -11,14 +13,21 @@ readonly PACKAGES=(
   # real SCTP peers and tools used by tests and the demo
   lksctp-tools socat ncat python3 iproute2 procps
   # the test VM: a kernel with sctp.ko, an emulator, and what the initramfs is made of
-  qemu-system-x86 linux-image-amd64 busybox-static kmod cpio systemd
+  qemu-system-x86 linux-image-amd64 busybox-static kmod cpio xz-utils systemd
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+if [[ ${1:-} == --check ]]; then
+  echo "install-deps: missing ${missing[*]}" >&2
+  exit 1
+fi
 
 echo "install-deps: installing ${missing[*]}"
 sudo=()

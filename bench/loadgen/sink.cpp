@@ -21,7 +21,7 @@ int run_sink(const Args& a) {
   long count = a.num("count", 1000);
   double rate = a.real("rate", 0);
   // A relay that splits or merges messages (socat does, past the partial delivery point) changes
-  // the message count: with --bytes the sink also stops once that many bytes have arrived.
+  // the message count: with --bytes the sink stops when that many bytes have arrived instead.
   uint64_t want_bytes = uint64_t(a.num("bytes", 0));
   double timeout = a.real("timeout", 60);
   uint32_t want_ppid = uint32_t(a.num("ppid", 46));
@@ -36,7 +36,7 @@ int run_sink(const Args& a) {
   timeval tv{1, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);  // wake up to check the deadline
   bool timed_out = false;
-  while (received < count && (want_bytes == 0 || bytes < want_bytes)) {
+  while (want_bytes ? bytes < want_bytes : received < long(count)) {
     if (now_ns() > deadline) {
       timed_out = true;
       break;

@@ -1,0 +1,402 @@
+#!/usr/bin/python3
+"""Turns bench.py's JSON into bench/results/latest.md (every figure with its ratio to the
+baselines) and latest.png (matplotlib, Agg). Runs on the host after the VM run."""
+import argparse
+import json
+import statistics
+
+VARIANTS = ["direct", "c-relay", "socat", "sctprelayd"]
+RELAYS = ["c-relay", "socat", "sctprelayd"]
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return "–"
+    if isinstance(v, float) and abs(v) < 10 and digits == 0:
+        digits = 2
+    return ("{:,.%df}" % digits).format(v)
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def ratios_text(per_round):
+    per_round = [r for r in per_round if r is not None]
+    if not per_round:
+        return "–"
+    return "**%.2f** (%s)" % (statistics.median(per_round), ", ".join("%.2f" % r for r in per_round))
+
+
+def size_name(size):
+    return "%d KB" % (size // 1024) if size >= 1024 else "%d B" % size
+
+
+class Report:
+    def __init__(self, data, wall):
+        self.d = data
+        self.wall = wall
+        self.out = []
+
+    def w(self, line=""):
+        self.out.append(line)
+
+    def by_round(self, runs, key):
+        """{round: {variant: run}} for the runs that match key(run)."""
+        rounds = {}
+        for r in runs:
+            if key(r):
+                rounds.setdefault(r["round"], {})[r["variant"]] = r
+        return rounds
+
+    # ---- sections --------------------------------------------------------------------------------
+
+    def header(self):
+        m = self.d["meta"]
+        self.w("# sctprelayd benchmark")
+        self.w()
+        self.w("Run %s – %s; VM kernel %s, %d vCPUs under QEMU TCG (emulated: absolute numbers are far below "
+               "real hardware; compare the ratios). Whole `bench/run.sh`: **%s s** (VM part %.0f s)." % (
+                   m["started"], m.get("finished", "?"), m["kernel"], m["cpus"],
+                   self.wall if self.wall else "?", m.get("vm_wall_s", 0)))
+        self.w()
+        self.w("* Variants: **direct** (source straight to sink, the ceiling), **c-relay** (`bench/c_relay.c`: "
+               "blocking `sctp_recvmsg` → `sctp_sendmsg`, one association each way, the ceiling for any relay), "
+               "**socat** (`SCTP-LISTEN,fork` → `SCTP-CONNECT`, `-b 1048576`), **sctprelayd** (one listener, "
+               "peer destinations with `return: origin`, bounded backpressure queues, route + `default: drop`).")
+        self.w("* socat **loses streams and PPIDs** (everything arrives on stream 0 with PPID 0) and, past the "
+               "partial-delivery point, **splits large messages** (see the integrity column).")
+        self.w("* Settings: sysctl %s; %s." % (", ".join("%s=%s" % kv for kv in m["sysctl"].items()),
+                                                m["socket_options"]))
+        sc = m["sizes_counts"]
+        self.w("* Counts: %d interleaved round(s), each running every variant back to back; one-way runs %s "
+               "over %d streams (PPID %d); latency %d requests (1 outstanding) and %d (%d outstanding) of %d B; "
+               "associations %s; exact metrics at two message counts each, 100 B: %s." % (
+                   m["rounds"], ", ".join("%s × %s" % (v, size_name(int(k))) for k, v in sc.items()), m["streams"],
+                   m["ppid"], m["latency"]["low_count"], m["latency"]["high_count"], m["latency"]["high_outstanding"],
+                   m["latency"]["size"], ", ".join("%s (%s round(s))" % (k, m["assoc_rounds"][str(k)])
+                                                   for k in m["assoc_counts"]),
+                   exact_counts_text(m["exact_counts"])))
+        self.w("* Ratios are taken **within a round** (same minute of the same VM) and the median is shown "
+               "in bold, the per-round values in parentheses. Time-based figures are medians over rounds.")
+        self.w()
+
+    def exact(self):
+        ex = self.d.get("exact") or {}
+        if not ex:
+            return
+        self.w("## Exact metrics (primary: repeatable, not timing)")
+        self.w()
+        self.w("Per relayed 100 B message, as (value at N₂ − value at N₁) / (N₂ − N₁), so start-up and shutdown "
+               "cancel. Instructions are user-space only (callgrind, every process of the relay); syscalls "
+               "from `strace -f -c`; allocations from memcheck's `total heap usage`.")
+        self.w()
+        self.w("| metric | c-relay | socat | sctprelayd | sctprelayd ÷ c-relay | sctprelayd ÷ socat |")
+        self.w("|---|---:|---:|---:|---:|---:|")
+        names = {"callgrind": "instructions / message", "memcheck": "heap allocations / message",
+                 "strace": "syscalls / message"}
+        for tool in ("callgrind", "memcheck", "strace"):
+            t = ex.get(tool) or {}
+            vals = {v: (t.get(v) or {}).get("per_msg") for v in RELAYS}
+            self.w("| %s | %s | %s | %s | %s | %s |" % (
+                names[tool], fmt(vals["c-relay"], 2), fmt(vals["socat"], 2), fmt(vals["sctprelayd"], 2),
+                fmt(ratio(vals["sctprelayd"], vals["c-relay"]), 2), fmt(ratio(vals["sctprelayd"], vals["socat"]), 2)))
+        cg = ex.get("callgrind") or {}
+        if cg.get("sctprelayd-10k-routes"):
+            one = (cg.get("sctprelayd") or {}).get("per_msg")
+            many = cg["sctprelayd-10k-routes"]["per_msg"]
+            self.w("| instructions / message, 10,000 routes (match last) | | | %s | | ×%s vs 1 route |" % (
+                fmt(many, 0), fmt(ratio(many, one), 2)))
+        st = ex.get("strace") or {}
+        for v in RELAYS:
+            if st.get(v):
+                calls = ", ".join("%s %.2f" % kv for kv in list(st[v]["by_syscall"].items())[:6])
+                self.w("| syscalls / message, %s | %s |||||" % (v, calls))
+        for tool in ("callgrind", "memcheck", "strace"):
+            for v, r in (ex.get(tool) or {}).items():
+                if r is None:
+                    self.w("| %s %s | **failed** (see errors) |||||" % (names[tool], v))
+        self.w()
+        self.assoc_memory()
+
+    def assoc_memory(self):
+        runs = [a for a in self.d.get("assocs", []) if a["variant"] == "sctprelayd" and a.get("relay_mem_held")]
+        if not runs:
+            return
+        self.w("Memory of the relay process (kB from `/proc/PID/smaps_rollup`; per association = (held − idle) / "
+               "associations, held idle after one round trip each):")
+        self.w()
+        self.w("| associations | idle Rss / Pss / Anon kB | held Rss / Pss / Anon kB | per association: Anon | Rss "
+               "| Pss | kernel slab (both ends) |")
+        self.w("|---:|---|---|---:|---:|---:|---:|")
+        for a in runs:
+            i, h = a["relay_mem_idle"], a["relay_mem_held"]
+            self.w("| %s | %s / %s / %s | %s / %s / %s | %s B | %s B | %s B | %s B |" % (
+                fmt(a["count"]), i["rss_kb"], i["pss_kb"], i["anonymous_kb"], h["rss_kb"], h["pss_kb"],
+                h["anonymous_kb"], fmt(a.get("relay_anon_per_assoc_bytes")), fmt(a.get("relay_rss_per_assoc_bytes")),
+                fmt(a.get("relay_pss_per_assoc_bytes")), fmt(a["kernel_slab_kb_delta"] * 1024 / a["count"])))
+        self.w()
+
+    def rate(self):
+        runs = self.d.get("rate", [])
+        if not runs:
+            return
+        self.w("## One-way message rate")
+        self.w()
+        self.w("Rate = (messages − 1) / (sink's last − first arrival). Relay CPU = relay process utime+stime "
+               "(`/proc/PID/stat`, including the kernel work done in its syscalls) / messages.")
+        self.w()
+        self.w("| size | variant | msg/s | MB/s | relay CPU µs/msg | ÷ direct (msg/s) | ÷ c-relay (msg/s) "
+               "| CPU ÷ c-relay | integrity |")
+        self.w("|---|---|---:|---:|---:|---|---|---|---|")
+        for size in sorted({r["size"] for r in runs}):
+            rounds = self.by_round(runs, lambda r: r["size"] == size)
+            for v in VARIANTS:
+                mine = [rd[v] for rd in rounds.values() if v in rd]
+                if not mine:
+                    continue
+                rd_ratio = [ratio(rd[v]["msgs_per_s"], rd["direct"]["msgs_per_s"]) for rd in rounds.values()
+                            if v in rd and "direct" in rd]
+                rc_ratio = [ratio(rd[v]["msgs_per_s"], rd["c-relay"]["msgs_per_s"]) for rd in rounds.values()
+                            if v in rd and "c-relay" in rd]
+                cpu_ratio = [ratio(rd[v]["relay_cpu_us_per_msg"], rd["c-relay"]["relay_cpu_us_per_msg"])
+                             for rd in rounds.values() if v in rd and "c-relay" in rd
+                             and rd[v]["relay_cpu_us_per_msg"] is not None]
+                self.w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    size_name(size), v, fmt(med([r["msgs_per_s"] for r in mine])),
+                    fmt(med([r["mb_per_s"] for r in mine]), 2), fmt(med([r["relay_cpu_us_per_msg"] for r in mine])),
+                    ratios_text(rd_ratio) if v != "direct" else "1", ratios_text(rc_ratio) if v not in (
+                        "direct", "c-relay") else "–", ratios_text(cpu_ratio) if v in ("socat", "sctprelayd") else "–",
+                    integrity(mine)))
+        self.w()
+
+    def latency(self):
+        runs = self.d.get("latency", [])
+        if not runs:
+            return
+        self.w("## Request/response latency (echo server behind the relay)")
+        self.w()
+        self.w("| load | variant | p50 µs | p99 µs | replies/s | p50 ÷ direct | p99 ÷ direct | p50 ÷ c-relay |")
+        self.w("|---|---|---:|---:|---:|---|---|---|")
+        for out in sorted({r["outstanding"] for r in runs}):
+            rounds = self.by_round(runs, lambda r: r["outstanding"] == out)
+            for v in VARIANTS:
+                mine = [rd[v] for rd in rounds.values() if v in rd]
+                if not mine:
+                    continue
+                p50d = [ratio(rd[v]["p50_us"], rd["direct"]["p50_us"]) for rd in rounds.values()
+                        if v in rd and "direct" in rd]
+                p99d = [ratio(rd[v]["p99_us"], rd["direct"]["p99_us"]) for rd in rounds.values()
+                        if v in rd and "direct" in rd]
+                p50c = [ratio(rd[v]["p50_us"], rd["c-relay"]["p50_us"]) for rd in rounds.values()
+                        if v in rd and "c-relay" in rd]
+                self.w("| %s outstanding | %s | %s | %s | %s | %s | %s | %s |" % (
+                    out, v, fmt(med([r["p50_us"] for r in mine])), fmt(med([r["p99_us"] for r in mine])),
+                    fmt(med([r["replies_per_s"] for r in mine])), ratios_text(p50d) if v != "direct" else "1",
+                    ratios_text(p99d) if v != "direct" else "1",
+                    ratios_text(p50c) if v not in ("direct", "c-relay") else "–"))
+        self.w()
+
+    def fanout_routes(self):
+        fo = self.d.get("fanout", [])
+        if fo:
+            self.w("## Fan-out to 4 destinations (sctprelayd)")
+            self.w()
+            self.w("| round | 1 destination msg/s | 4 destinations: messages in/s | copies out/s | in ÷ 1-dest "
+                   "| CPU µs per message in (1 → 4) | lost |")
+            self.w("|---|---:|---:|---:|---:|---|---:|")
+            for f in fo:
+                one, four = f["one"], f["four"]
+                self.w("| %d | %s | %s | %s | %.2f | %s → %s | %d |" % (
+                    f["round"] + 1, fmt(one["msgs_per_s"]), fmt(four["msgs_per_s"]), fmt(4 * four["msgs_per_s"]),
+                    four["msgs_per_s"] / one["msgs_per_s"], fmt(one["relay_cpu_us_per_msg"]),
+                    fmt(four["relay_cpu_us_per_msg"]), four["lost"]))
+            self.w("| **median** | | | | **%.2f** | | |" % med([f["four"]["msgs_per_s"] / f["one"]["msgs_per_s"]
+                                                             for f in fo]))
+            self.w()
+        ro = self.d.get("routes", [])
+        if ro:
+            self.w("## 1 route vs 10,000 routes (sctprelayd; the matching route is last in file order)")
+            self.w()
+            self.w("| round | 1 route msg/s | 10,000 routes msg/s | ÷ 1 route | CPU µs/msg 1 → 10,000 | CPU ratio |")
+            self.w("|---|---:|---:|---:|---|---:|")
+            for r in ro:
+                one, many = r["one"], r["many"]
+                self.w("| %d | %s | %s | %.2f | %s → %s | %s |" % (
+                    r["round"] + 1, fmt(one["msgs_per_s"]), fmt(many["msgs_per_s"]),
+                    many["msgs_per_s"] / one["msgs_per_s"], fmt(one["relay_cpu_us_per_msg"]),
+                    fmt(many["relay_cpu_us_per_msg"]),
+                    fmt(ratio(many["relay_cpu_us_per_msg"], one["relay_cpu_us_per_msg"]), 2)))
+            self.w("| **median** | | | **%.2f** | | **%s** |" % (
+                med([r["many"]["msgs_per_s"] / r["one"]["msgs_per_s"] for r in ro]),
+                fmt(med([ratio(r["many"]["relay_cpu_us_per_msg"], r["one"]["relay_cpu_us_per_msg"]) for r in ro]), 2)))
+            self.w()
+
+    def assocs(self):
+        runs = self.d.get("assocs", [])
+        if not runs:
+            return
+        self.w("## Many associations on one listener (one round trip each, ≤16 in flight)")
+        self.w()
+        self.w("| associations | variant | set-up s | associations/s | round trips/s | round trips/s ÷ direct "
+               "| set-up time ÷ direct | misrouted/bad |")
+        self.w("|---:|---|---:|---:|---:|---|---|---|")
+        for k in sorted({a["count"] for a in runs}):
+            rounds = self.by_round(runs, lambda a: a["count"] == k)
+            for v in ("direct", "sctprelayd"):
+                mine = [rd[v] for rd in rounds.values() if v in rd]
+                if not mine:
+                    continue
+                rt = [ratio(rd[v]["round_trips_per_s"], rd["direct"]["round_trips_per_s"]) for rd in rounds.values()
+                      if v in rd and "direct" in rd]
+                su = [ratio(rd[v]["connect_s"], rd["direct"]["connect_s"]) for rd in rounds.values()
+                      if v in rd and "direct" in rd]
+                self.w("| %s | %s | %s | %s | %s | %s | %s | %d/%d |" % (
+                    fmt(k), v, fmt(med([a["connect_s"] for a in mine]), 2), fmt(med([a["assocs_per_s"] for a in mine])),
+                    fmt(med([a["round_trips_per_s"] for a in mine])), ratios_text(rt) if v != "direct" else "1",
+                    ratios_text(su) if v != "direct" else "1", sum(a["misrouted"] for a in mine),
+                    sum(a["bad"] for a in mine)))
+        self.w()
+
+    def slow(self):
+        s = self.d.get("slow")
+        if not s:
+            return
+        samples = s.get("rss_samples_kb") or [0]
+        st = s.get("relay_stats") or {}
+        self.w("## Slow destination with backpressure (sctprelayd)")
+        self.w()
+        self.w("The sink reads at most %d messages/s; the source sends %d × %s as fast as it can; destination "
+               "queue `%s`." % (s["sink_rate"], s["count"], size_name(s["size"]), s["queue"]))
+        self.w()
+        self.w("| sent | received | lost | out of order | relay VmRSS min → max kB (%d samples, every 50 ms) | "
+               "growth vs bytes sent | backpressure pauses | relay drops | sink rate msg/s |" % len(samples))
+        self.w("|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+        drops = sum(v for k, v in st.items() if k.startswith("dropped"))
+        self.w("| %d | %d | %d | %d | %d → %d | %.1f%% of %.1f MB | %s | %s | %s |" % (
+            s["count"], s["received"], s["lost"], s["out_of_order"], min(samples), max(samples),
+            (max(samples) - min(samples)) * 1024 / (s["count"] * s["size"]) * 100, s["count"] * s["size"] / 1e6,
+            st.get("backpressure_pauses", "–"), drops if st else "–", fmt(s["msgs_per_s"])))
+        self.w()
+
+    def errors(self):
+        if self.d.get("errors"):
+            self.w("## Runs that failed")
+            self.w()
+            for e in self.d["errors"]:
+                self.w("* " + e)
+            self.w()
+
+    def render(self):
+        self.header()
+        self.exact()
+        self.rate()
+        self.latency()
+        self.fanout_routes()
+        self.assocs()
+        self.slow()
+        self.errors()
+        return "\n".join(self.out) + "\n"
+
+
+def exact_counts_text(counts):
+    if isinstance(counts, dict):
+        return ", ".join("%s N₁=%s N₂=%s" % (t, a, b) for t, (a, b) in counts.items())
+    return "N₁=%s N₂=%s" % tuple(counts)
+
+
+def integrity(runs):
+    """Loss/order/metadata problems summed over rounds; 'ok' when there were none."""
+    notes = []
+    for key, label in (("lost", "lost"), ("bad", "split/merged"), ("out_of_order", "out of order"),
+                       ("stream_changed", "stream changed"), ("ppid_changed", "PPID changed")):
+        n = sum(r.get(key, 0) for r in runs)
+        if n:
+            notes.append("%s %s" % (fmt(n), label))
+    lost_bytes = sum(max(0, r.get("lost_bytes", 0)) for r in runs)
+    if lost_bytes:
+        notes.append("%s bytes missing" % fmt(lost_bytes))
+    return ", ".join(notes) if notes else "ok"
+
+
+def chart(data, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    colors = {"direct": "#888888", "c-relay": "#4c72b0", "socat": "#dd8452", "sctprelayd": "#55a868"}
+
+    ax = axes[0][0]
+    runs = data.get("rate", [])
+    sizes = sorted({r["size"] for r in runs})
+    width = 0.27
+    for i, v in enumerate(RELAYS):
+        vals = []
+        for size in sizes:
+            rounds = {}
+            for r in runs:
+                if r["size"] == size:
+                    rounds.setdefault(r["round"], {})[r["variant"]] = r
+            vals.append(med([ratio(rd[v]["msgs_per_s"], rd["direct"]["msgs_per_s"]) for rd in rounds.values()
+                             if v in rd and "direct" in rd]) or 0)
+        ax.bar([x + (i - 1) * width for x in range(len(sizes))], vals, width, label=v, color=colors[v])
+    ax.set_xticks(range(len(sizes)), [size_name(s) for s in sizes])
+    ax.axhline(1, color="black", lw=0.8)
+    ax.set_title("One-way rate ÷ direct (median of per-round ratios)")
+    ax.legend()
+
+    ax = axes[0][1]
+    lat = data.get("latency", [])
+    outs = sorted({r["outstanding"] for r in lat})
+    width = 0.2
+    for i, v in enumerate(VARIANTS):
+        p50 = [med([r["p50_us"] for r in lat if r["variant"] == v and r["outstanding"] == o]) or 0 for o in outs]
+        p99 = [med([r["p99_us"] for r in lat if r["variant"] == v and r["outstanding"] == o]) or 0 for o in outs]
+        xs = [x + (i - 1.5) * width for x in range(len(outs))]
+        ax.bar(xs, p99, width, color=colors[v], alpha=0.35)
+        ax.bar(xs, p50, width, color=colors[v], label=v)
+    ax.set_xticks(range(len(outs)), ["%d outstanding" % o for o in outs])
+    ax.set_yscale("log")
+    ax.set_ylabel("µs (solid p50, light p99)")
+    ax.set_title("Request/response latency")
+    ax.legend()
+
+    ex = data.get("exact") or {}
+    for ax, tool, title in ((axes[1][0], "callgrind", "User-space instructions per message (callgrind)"),
+                            (axes[1][1], "strace", "Syscalls per message (strace)")):
+        t = ex.get(tool) or {}
+        vals = [(t.get(v) or {}).get("per_msg") or 0 for v in RELAYS]
+        bars = ax.bar(RELAYS, vals, color=[colors[v] for v in RELAYS])
+        ax.bar_label(bars, labels=["%.3g" % v for v in vals])
+        if tool == "callgrind" and max(vals) > 0:
+            ax.set_yscale("log")
+        ax.set_title(title)
+    fig.suptitle("sctprelayd benchmark (QEMU TCG VM, %s)" % data["meta"].get("started", ""))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--md", required=True)
+    ap.add_argument("--png")
+    ap.add_argument("--wall", type=int, default=0)
+    a = ap.parse_args()
+    with open(a.json) as f:
+        data = json.load(f)
+    text = Report(data, a.wall).render()
+    with open(a.md, "w") as f:
+        f.write(text)
+    if a.png:
+        chart(data, a.png)
+
+
+if __name__ == "__main__":
+    main()
