@@ -1,26 +1,70 @@
 #include "relay/out_queue.h"
 
+#include <utility>
+
 namespace sctprelay::relay {
+namespace {
+// An empty queue keeps up to this much slot memory for reuse; more is given back.
+constexpr std::size_t kRetainSlots = 256;
+constexpr std::size_t kRetainBytes = 256 * 1024;
+}  // namespace
 
-void OutQueue::push_back(QueuedMessage m) {
-  bytes_ += m.data.size();
-  items_.push_back(std::move(m));
+void OutQueue::grow() {
+  std::size_t cap = slots_.empty() ? 8 : slots_.size() * 2;
+  std::vector<QueuedMessage> next(cap);
+  for (std::size_t i = 0; i < count_; ++i) next[i] = std::move(at(i));
+  // Slots beyond the live ones may hold reusable buffers; keep them too.
+  for (std::size_t i = count_; i < slots_.size(); ++i) next[i] = std::move(at(i));
+  slots_ = std::move(next);
+  head_ = 0;
 }
 
-void OutQueue::push_front(QueuedMessage m) {
-  bytes_ += m.data.size();
-  items_.push_front(std::move(m));
+void OutQueue::push_back(const sctp::MessageInfo& info, const uint8_t* data, std::size_t len,
+                         Clock::time_point when, const Origin& origin) {
+  if (count_ == slots_.size()) grow();
+  QueuedMessage& slot = at(count_);
+  retained_ -= slot.data.capacity();
+  slot.info = info;
+  slot.data.assign(data, data + len);
+  retained_ += slot.data.capacity();
+  slot.enqueued = when;
+  slot.origin = origin;
+  ++count_;
+  bytes_ += len;
 }
 
-void OutQueue::insert_at(std::size_t pos, QueuedMessage m) {
+void OutQueue::push_back(QueuedMessage&& m) {
+  if (count_ == slots_.size()) grow();
+  QueuedMessage& slot = at(count_);
+  retained_ -= slot.data.capacity();
   bytes_ += m.data.size();
-  if (pos > items_.size()) pos = items_.size();
-  items_.insert(items_.begin() + static_cast<std::ptrdiff_t>(pos), std::move(m));
+  slot = std::move(m);
+  retained_ += slot.data.capacity();
+  ++count_;
+}
+
+void OutQueue::push_front(QueuedMessage&& m) { insert_at(0, std::move(m)); }
+
+void OutQueue::insert_at(std::size_t pos, QueuedMessage&& m) {
+  if (pos > count_) pos = count_;
+  push_back(std::move(m));
+  // Rotate the new last element down to `pos` (rare: only for messages the kernel handed back).
+  for (std::size_t i = count_ - 1; i > pos; --i) std::swap(at(i), at(i - 1));
 }
 
 void OutQueue::pop_front() {
-  bytes_ -= items_.front().data.size();
-  items_.pop_front();
+  bytes_ -= slots_[head_].data.size();
+  head_ = (head_ + 1) % slots_.size();
+  --count_;
+  if (count_ == 0) release_if_idle();
+}
+
+void OutQueue::release_if_idle() {
+  head_ = 0;
+  if (slots_.size() > kRetainSlots || retained_ > kRetainBytes) {
+    std::vector<QueuedMessage>().swap(slots_);
+    retained_ = 0;
+  }
 }
 
 std::size_t OutQueue::expire(Clock::time_point now) {
@@ -28,7 +72,7 @@ std::size_t OutQueue::expire(Clock::time_point now) {
   std::size_t n = 0;
   // Messages are in arrival order, except ones the kernel handed back: those went in with their
   // original timestamps at the front, so the oldest are still first.
-  while (!items_.empty() && now - items_.front().enqueued > *settings_.ttl) {
+  while (count_ > 0 && now - front().enqueued > *settings_.ttl) {
     pop_front();
     ++n;
   }
@@ -36,9 +80,9 @@ std::size_t OutQueue::expire(Clock::time_point now) {
 }
 
 std::size_t OutQueue::clear() {
-  std::size_t n = items_.size();
-  items_.clear();
-  bytes_ = 0;
+  std::size_t n = count_;
+  std::vector<QueuedMessage>().swap(slots_);
+  head_ = count_ = bytes_ = retained_ = 0;
   return n;
 }
 

@@ -29,6 +29,8 @@ struct QueuedMessage {
   Origin origin;
 };
 
+// Messages live in a ring of slots that keep their buffers when popped, so a queue in steady use
+// allocates nothing per message; an emptied queue that grew large gives its memory back.
 class OutQueue {
  public:
   explicit OutQueue(const config::QueueSettings& s = {}) : settings_(s) {}
@@ -36,34 +38,44 @@ class OutQueue {
   void set_settings(const config::QueueSettings& s) { settings_ = s; }
   const config::QueueSettings& settings() const { return settings_; }
 
-  bool empty() const { return items_.empty(); }
-  std::size_t size() const { return items_.size(); }
+  bool empty() const { return count_ == 0; }
+  std::size_t size() const { return count_; }
   std::size_t bytes() const { return bytes_; }
 
   // At or over its message or byte limit.
-  bool full() const { return items_.size() >= settings_.max_messages || bytes_ >= settings_.max_bytes; }
+  bool full() const { return count_ >= settings_.max_messages || bytes_ >= settings_.max_bytes; }
   // Below half of both limits: where a backpressured source may read again.
   bool below_low_water() const {
-    return items_.size() <= settings_.max_messages / 2 && bytes_ <= settings_.max_bytes / 2;
+    return count_ <= settings_.max_messages / 2 && bytes_ <= settings_.max_bytes / 2;
   }
 
-  void push_back(QueuedMessage m);
+  // Copies the message into the next slot (reusing that slot's buffer).
+  void push_back(const sctp::MessageInfo& info, const uint8_t* data, std::size_t len, Clock::time_point at,
+                 const Origin& origin);
+  void push_back(QueuedMessage&& m);
   // Put a message back at the front (a send that could not complete), keeping order.
-  void push_front(QueuedMessage m);
+  void push_front(QueuedMessage&& m);
   // Insert at position `pos` from the front (messages handed back by the kernel, in their order).
-  void insert_at(std::size_t pos, QueuedMessage m);
-  QueuedMessage& front() { return items_.front(); }
+  void insert_at(std::size_t pos, QueuedMessage&& m);
+  QueuedMessage& front() { return slots_[head_]; }
   void pop_front();
 
   // Drops messages older than the TTL from the front; returns how many.
   std::size_t expire(Clock::time_point now);
-  // Empties the queue; returns how many were dropped.
+  // Empties the queue and frees its memory; returns how many were dropped.
   std::size_t clear();
 
  private:
+  QueuedMessage& at(std::size_t i) { return slots_[(head_ + i) % slots_.size()]; }
+  void grow();
+  void release_if_idle();
+
   config::QueueSettings settings_;
-  std::deque<QueuedMessage> items_;
+  std::vector<QueuedMessage> slots_;  // ring; size() is the capacity
+  std::size_t head_ = 0;
+  std::size_t count_ = 0;
   std::size_t bytes_ = 0;
+  std::size_t retained_ = 0;          // buffer capacity held by the slots
 };
 
 }  // namespace sctprelay::relay

@@ -186,7 +186,7 @@ void Relay::deliver(Endpoint* ep, const sctp::MessageInfo& info, const std::vect
     }
     hold_source(*ep, source);
   }
-  ep->queue.push_back(QueuedMessage{info, data, Clock::now(), origin});
+  ep->queue.push_back(info, data.data(), data.size(), Clock::now(), origin);
   stats_.queued++;
   if (ep->up) want_write(*ep);
 }

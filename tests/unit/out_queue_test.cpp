@@ -82,3 +82,42 @@ TEST(OutQueue, ExpireDropsOnlyMessagesOlderThanTheTtlFromTheFront) {
   forever.push_back(msg("a", t0));
   EXPECT_EQ(forever.expire(t0 + std::chrono::hours(1)), 0u);
 }
+
+TEST(OutQueue, WrapsAroundAndGrowsWithoutLosingOrder) {
+  OutQueue q;
+  int next_in = 0, next_out = 0;
+  // Interleave pushes and pops so the ring wraps many times while growing from 8 slots.
+  for (int round = 0; round < 50; ++round) {
+    for (int k = 0; k < round % 13 + 1; ++k) {
+      std::string s = std::to_string(next_in++);
+      q.push_back(sctp::MessageInfo{}, reinterpret_cast<const uint8_t*>(s.data()), s.size(), Clock::now(), {});
+    }
+    for (int k = 0; k < round % 7 && !q.empty(); ++k) {
+      ASSERT_EQ(front_text(q), std::to_string(next_out++));
+      q.pop_front();
+    }
+  }
+  while (!q.empty()) {
+    ASSERT_EQ(front_text(q), std::to_string(next_out++));
+    q.pop_front();
+  }
+  EXPECT_EQ(next_in, next_out);
+  EXPECT_EQ(q.bytes(), 0u);
+}
+
+TEST(OutQueue, HandedBackMessagesKeepTheirPlaceAfterTheRingWrapped) {
+  OutQueue q;
+  for (int i = 0; i < 6; ++i) q.push_back(msg("x" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i) q.pop_front();  // head now near the end of the 8-slot ring
+  q.push_back(msg("y0"));
+  q.push_back(msg("y1"));
+  q.push_back(msg("y2"));
+  q.insert_at(0, msg("back0"));
+  q.insert_at(1, msg("back1"));
+  std::vector<std::string> order;
+  while (!q.empty()) {
+    order.push_back(front_text(q));
+    q.pop_front();
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"back0", "back1", "x5", "y0", "y1", "y2"}));
+}
