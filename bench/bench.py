@@ -227,7 +227,9 @@ class Relay:
 
     def wrap(self, cmd):
         if self.tool == "callgrind":
-            return ["valgrind", "--tool=callgrind", "--trace-children=yes",
+            # Not instrumented until the relay is up (see instrument_on): start-up code such as
+            # parsing 10,000 routes then runs many times faster, and is not counted at all.
+            return ["valgrind", "--tool=callgrind", "--trace-children=yes", "--instr-atstart=no",
                     "--callgrind-out-file=%s.%%p" % self.tool_out] + cmd
         if self.tool == "memcheck":
             return ["valgrind", "--tool=memcheck", "--trace-children=yes", "--leak-check=no",
@@ -246,6 +248,7 @@ class Relay:
             self.proc = Proc(self.wrap([C_RELAY, "--listen", str(self.listen), "--to", "127.0.0.1:%d" % self.dests[0]]),
                              "c_relay", stderr_file=self.log if self.tool else None)
             self.proc.wait_line(lambda l: l == "listening", slow)
+            self.instrument_on()
         elif self.variant == "socat":
             # IPPROTO_SCTP=132: SCTP_NODELAY=3 on; SCTP_DELAYED_SACK=16 {assoc 0, delay 0, freq 1}
             nodelay = "setsockopt-int=132:3:1,setsockopt-bin=132:16:x000000000000000001000000"
@@ -254,6 +257,7 @@ class Relay:
                    "SCTP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr,%s,%s" % (self.listen, bufs, nodelay),
                    "SCTP-CONNECT:127.0.0.1:%d,%s,%s" % (self.dests[0], bufs, nodelay)]
             self.proc = Proc(self.wrap(cmd), "socat", stderr_file=self.log)
+            self.instrument_on()
             # socat has no ready line: the clients retry a refused connect until it listens.
         else:
             cfg = os.path.join(WORK, "%s.yaml" % self.tag)
@@ -265,7 +269,22 @@ class Relay:
                        slow, "sctprelayd destinations up")
             if self.proc.p.poll() is not None:
                 raise RuntimeError("sctprelayd exited: " + open(self.log).read()[-2000:])
+            self.instrument_on()
         return self
+
+    def instrument_on(self):
+        """callgrind: start counting now that the relay is ready (before any message)."""
+        if self.tool != "callgrind" or not self.proc:
+            return
+        deadline = time.monotonic() + 120
+        while True:  # socat has no ready line: retry until valgrind's server answers
+            r = subprocess.run(["callgrind_control", "--instr=on", str(self.proc.pid)], capture_output=True,
+                               text=True, timeout=120)
+            if r.returncode == 0 and "no active callgrind" not in (r.stdout + r.stderr).lower():
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("callgrind_control --instr=on failed: %s %s" % (r.stdout, r.stderr))
+            time.sleep(0.2)
 
     def _count_log(self, pattern):
         try:
@@ -494,6 +513,8 @@ def strace_counts(files):
 
 def exact_metric(tool, variant, counts, size=100, routes_before=0, label=None):
     label = label or variant
+    if size != 100:
+        log("  %s %s: %s messages of %d B" % (tool, label, counts, size))
     per = []
     for n in counts:
         tag = "%s-%s-%d" % (tool, label, n)
@@ -505,7 +526,7 @@ def exact_metric(tool, variant, counts, size=100, routes_before=0, label=None):
             value = memcheck_allocs(files)
         else:
             value = strace_counts(files)
-        per.append({"count": n, "value": value, "received": r["received"], "lost": r["lost"]})
+        per.append({"count": n, "value": value, "received": r["received"], "lost": r["lost"], "files": files})
         log("  %s %s n=%d -> %s" % (tool, label, n, value if tool != "strace" else sum(value.values())))
     a, b = per
     dn = b["count"] - a["count"]
@@ -518,6 +539,35 @@ def exact_metric(tool, variant, counts, size=100, routes_before=0, label=None):
     return {"runs": per, "per_msg": (b["value"] - a["value"]) / dn}
 
 
+def annotate(path):
+    """{function: Ir} from callgrind_annotate (self cost, every function)."""
+    out = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", path], capture_output=True,
+                         text=True, check=True).stdout
+    costs = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*([\d,]+) \([\s\d.]+%\)\s+(.*)$", line)
+        if not m or "PROGRAM TOTALS" in line:
+            continue
+        name = m.group(2)
+        if name.startswith(("./", "/", "???:")):  # "file:function"; paths have no colons
+            name = name.split(":", 1)[1]
+        name = re.sub(r" \[/[^\]]*\]$", "", name)
+        costs[name] = costs.get(name, 0) + int(m.group(1).replace(",", ""))
+    return costs
+
+
+def profile_diff(cg):
+    """Where sctprelayd's instructions per message go: per-function difference of the two runs."""
+    if not cg:
+        return None
+    (a, b) = cg["runs"]
+    fa, fb = annotate(a["files"][0]), annotate(b["files"][0])
+    dn = b["count"] - a["count"]
+    per = {k: (fb.get(k, 0) - fa.get(k, 0)) / dn for k in set(fa) | set(fb)}
+    top = sorted(per.items(), key=lambda kv: -kv[1])[:15]
+    return [{"function": k[:140], "per_msg": round(v, 1)} for k, v in top if v >= 1]
+
+
 # ---- the plan ----------------------------------------------------------------------------------
 
 
@@ -525,14 +575,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="tiny counts, one round (a smoke test)")
-    ap.add_argument("--only", default="", help="comma list of sections: rate,latency,fanout,routes,assocs,slow,exact")
+    ap.add_argument("--only", default="",
+                    help="comma list of sections: rate,latency,fanout,routes,assocs,slow,exact,routes-instr")
     ap.add_argument("--out", default=os.path.join(RESULTS, "latest.json"))
     args = ap.parse_args()
     os.makedirs(WORK, exist_ok=True)
     q = args.quick
     rounds = 1 if q else args.rounds
     sections = set(args.only.split(",")) if args.only else {"rate", "latency", "fanout", "routes", "assocs", "slow",
-                                                            "exact"}
+                                                            "exact", "routes-instr"}
+    if os.environ.get("BENCH_CALLGRIND_ROUTES") == "0":
+        sections.discard("routes-instr")
     # Message counts: a few thousand small messages, large ones sized by bytes (16 MB a run).
     sizes = {100: 4000, 1024: 4000, 65536: 256, 262144: 64}
     if q:
@@ -543,8 +596,9 @@ def main():
                     for k in assoc_counts}
     # Two message counts per tool; startup and shutdown cancel in the difference. valgrind under
     # emulation runs at well under 1 M instructions/s, so its counts stay small (still exact).
-    exact_counts = {"callgrind": (100, 300), "memcheck": (50, 150), "strace": (200, 600)} if q else \
-        {"callgrind": (250, 750), "memcheck": (100, 300), "strace": (1000, 3000)}
+    exact_counts = {"callgrind": (100, 300), "callgrind-64k": (10, 30), "memcheck": (50, 150),
+                    "strace": (200, 600)} if q else \
+        {"callgrind": (250, 750), "callgrind-64k": (50, 150), "memcheck": (100, 300), "strace": (1000, 3000)}
     slow = dict(count=500, size=4096, rate=500) if q else dict(count=5000, size=4096, rate=1000)
 
     import resource
@@ -639,10 +693,18 @@ def main():
             ex[tool] = {}
             for v in RELAYS:
                 ex[tool][v] = attempt("%s %s" % (tool, v), exact_metric, tool, v, exact_counts[tool])
-            # Parsing 10,000 routes under callgrind takes minutes in the emulated VM: opt-in.
-            if tool == "callgrind" and os.environ.get("BENCH_CALLGRIND_ROUTES") == "1":
-                ex[tool]["sctprelayd-10k-routes"] = attempt("callgrind 10k routes", exact_metric, tool, "sctprelayd",
-                                                            exact_counts[tool], routes_before=9999, label="routes10k")
+            if tool == "callgrind":
+                # Large messages: where copying shows (socat splits them, so not socat).
+                for v in ("c-relay", "sctprelayd"):
+                    ex[tool][v + "-64k"] = attempt("callgrind %s 64 KB" % v, exact_metric, tool, v,
+                                                   exact_counts["callgrind-64k"], size=65536, label=v + "-64k")
+                ex["profile"] = attempt("callgrind profile", profile_diff, ex[tool].get("sctprelayd"))
+    if "routes-instr" in sections:
+        # Parsing 10,000 routes under callgrind is slow in the emulated VM (about a minute a run).
+        ex = results["exact"]
+        ex.setdefault("callgrind", {})["sctprelayd-10k-routes"] = attempt(
+            "callgrind 10k routes", exact_metric, "callgrind", "sctprelayd", exact_counts["callgrind"],
+            routes_before=9999, label="routes10k")
 
     results["meta"]["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     results["meta"]["vm_wall_s"] = time.monotonic() - T0

@@ -107,11 +107,17 @@ class Report:
                 names[tool], fmt(vals["c-relay"], 2), fmt(vals["socat"], 2), fmt(vals["sctprelayd"], 2),
                 fmt(ratio(vals["sctprelayd"], vals["c-relay"]), 2), fmt(ratio(vals["sctprelayd"], vals["socat"]), 2)))
         cg = ex.get("callgrind") or {}
+        big = {v: (cg.get(v + "-64k") or {}).get("per_msg") for v in ("c-relay", "sctprelayd")}
+        if any(big.values()):
+            self.w("| instructions / message, 64 KB | %s | (splits them) | %s | %s | |" % (
+                fmt(big["c-relay"], 0), fmt(big["sctprelayd"], 0), fmt(ratio(big["sctprelayd"], big["c-relay"]), 2)))
         if cg.get("sctprelayd-10k-routes"):
             one = (cg.get("sctprelayd") or {}).get("per_msg")
             many = cg["sctprelayd-10k-routes"]["per_msg"]
             self.w("| instructions / message, 10,000 routes (match last) | | | %s | | ×%s vs 1 route |" % (
                 fmt(many, 0), fmt(ratio(many, one), 2)))
+        elif "sctprelayd-10k-routes" in cg:
+            self.w("| instructions / message, 10,000 routes | **failed** (see errors) |||||")
         st = ex.get("strace") or {}
         for v in RELAYS:
             if st.get(v):
@@ -119,9 +125,18 @@ class Report:
                 self.w("| syscalls / message, %s | %s |||||" % (v, calls))
         for tool in ("callgrind", "memcheck", "strace"):
             for v, r in (ex.get(tool) or {}).items():
-                if r is None:
+                if r is None and v != "sctprelayd-10k-routes":
                     self.w("| %s %s | **failed** (see errors) |||||" % (names[tool], v))
         self.w()
+        if ex.get("profile"):
+            self.w("Where sctprelayd's instructions per 100 B message go (self cost per function, same "
+                   "difference method; the rest is spread thinly):")
+            self.w()
+            self.w("| instructions / message | function |")
+            self.w("|---:|---|")
+            for p in ex["profile"]:
+                self.w("| %.0f | `%s` |" % (p["per_msg"], p["function"]))
+            self.w()
         self.assoc_memory()
 
     def assoc_memory(self):
@@ -131,13 +146,13 @@ class Report:
         self.w("Memory of the relay process (kB from `/proc/PID/smaps_rollup`; per association = (held − idle) / "
                "associations, held idle after one round trip each):")
         self.w()
-        self.w("| associations | idle Rss / Pss / Anon kB | held Rss / Pss / Anon kB | per association: Anon | Rss "
-               "| Pss | kernel slab (both ends) |")
-        self.w("|---:|---|---|---:|---:|---:|---:|")
-        for a in runs:
+        self.w("| associations | round | idle Rss / Pss / Anon kB | held Rss / Pss / Anon kB | per association: Anon "
+               "| Rss | Pss | kernel slab (both ends) |")
+        self.w("|---:|---:|---|---|---:|---:|---:|---:|")
+        for a in sorted(runs, key=lambda a: (a["count"], a["round"])):
             i, h = a["relay_mem_idle"], a["relay_mem_held"]
-            self.w("| %s | %s / %s / %s | %s / %s / %s | %s B | %s B | %s B | %s B |" % (
-                fmt(a["count"]), i["rss_kb"], i["pss_kb"], i["anonymous_kb"], h["rss_kb"], h["pss_kb"],
+            self.w("| %s | %d | %s / %s / %s | %s / %s / %s | %s B | %s B | %s B | %s B |" % (
+                fmt(a["count"]), a["round"] + 1, i["rss_kb"], i["pss_kb"], i["anonymous_kb"], h["rss_kb"], h["pss_kb"],
                 h["anonymous_kb"], fmt(a.get("relay_anon_per_assoc_bytes")), fmt(a.get("relay_rss_per_assoc_bytes")),
                 fmt(a.get("relay_pss_per_assoc_bytes")), fmt(a["kernel_slab_kb_delta"] * 1024 / a["count"])))
         self.w()
@@ -374,8 +389,6 @@ def chart(data, path):
         vals = [(t.get(v) or {}).get("per_msg") or 0 for v in RELAYS]
         bars = ax.bar(RELAYS, vals, color=[colors[v] for v in RELAYS])
         ax.bar_label(bars, labels=["%.3g" % v for v in vals])
-        if tool == "callgrind" and max(vals) > 0:
-            ax.set_yscale("log")
         ax.set_title(title)
     fig.suptitle("sctprelayd benchmark (QEMU TCG VM, %s)" % data["meta"].get("started", ""))
     fig.tight_layout()

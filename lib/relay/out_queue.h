@@ -58,6 +58,7 @@ class OutQueue {
   // Insert at position `pos` from the front (messages handed back by the kernel, in their order).
   void insert_at(std::size_t pos, QueuedMessage&& m);
   QueuedMessage& front() { return slots_[head_]; }
+  QueuedMessage& operator[](std::size_t i) { return at(i); }
   void pop_front();
 
   // Drops messages older than the TTL from the front; returns how many.

@@ -48,7 +48,7 @@ class Relay {
   // relay_io.cpp: reading and events
   void on_io(SocketSide& side, uint32_t ready, ListenerRt* listener, PeerRt* peer);
   void read_side(SocketSide& side, ListenerRt* listener, PeerRt* peer);
-  void on_listener_notification(ListenerRt& l, const sctp::Notification& n);
+  void on_listener_notification(ListenerRt& l, const sctp::Received& item);
   void on_peer_notification(PeerRt& p, const sctp::Notification& n);
   void accepted_up(ListenerRt& l, const sctp::AssocChange& c, const sctp::Address& from);
   void accepted_down(ListenerRt& l, sctp_assoc_t assoc, const char* why, bool aborted);
@@ -75,6 +75,12 @@ class Relay {
   bool send_gone(int error) const;
   bool fit_stream(Endpoint& ep, sctp::MessageInfo& info);
   void flush(Endpoint& ep);
+  void stage(Endpoint& ep, const sctp::MessageInfo& info, const std::vector<uint8_t>& data, SocketSide& source,
+             const Origin& origin);
+  void flush_staged();
+  void flush_side(SocketSide& side);
+  void enqueue(Endpoint& ep, const sctp::MessageInfo& info, const uint8_t* data, std::size_t len,
+               SocketSide* source, const Origin& origin);
   void want_write(Endpoint& ep);
   void forget_endpoint(Endpoint& ep);
   void hold_source(Endpoint& ep, SocketSide& source);
@@ -92,7 +98,9 @@ class Relay {
   Target fallback_;
   std::unordered_map<uint64_t, Endpoint*> endpoints_by_id_;
   uint64_t last_endpoint_id_ = 0;
-  sctp::Received rx_;
+  sctp::ReceiveBatch batch_;
+  std::vector<SocketSide*> staged_sides_;   // sides with staged sends in the current batch
+  std::vector<sctp::OutMessage> drain_;     // scratch for sending a queue's front in one call
   Stats stats_;
   std::unique_ptr<event::Timer> ttl_timer_;
 

@@ -155,66 +155,119 @@ void Relay::deliver(Endpoint* ep, const sctp::MessageInfo& info, const std::vect
     return;
   }
   if (ep->up && ep->queue.empty()) {
+    // Nothing waits ahead of it: it goes out with this batch's sends.
     sctp::MessageInfo now = info;
-    if (!fit_stream(*ep, now)) return;
-    now.assoc = ep->assoc;
-    std::error_code ec;
-    switch (ep->side->socket.send(now, data.data(), data.size(), ec)) {
-      case sctp::SendStatus::Sent:
-        stats_.forwarded++;
-        record_origin(*ep, now.stream, origin);
-        return;
-      case sctp::SendStatus::WouldBlock:
-        break;
-      case sctp::SendStatus::Error:
-        stats_.send_errors++;
-        if (!send_gone(ec.value())) {
-          LOG_WARN("%s: send failed, message dropped: %s", ep->label.c_str(), ec.message().c_str());
-          return;
-        }
-        LOG_DEBUG("%s: association ending (%s): message queued", ep->label.c_str(), ec.message().c_str());
-        break;
-    }
+    if (fit_stream(*ep, now)) stage(*ep, now, data, source, origin);
+    return;
   }
-  if (ep->queue.full()) {
-    if (ep->queue.settings().when_full == config::FullPolicy::Drop) {
+  enqueue(*ep, info, data.data(), data.size(), &source, origin);
+}
+
+
+void Relay::enqueue(Endpoint& ep, const sctp::MessageInfo& info, const uint8_t* data, std::size_t len,
+                    SocketSide* source, const Origin& origin) {
+  if (ep.queue.full()) {
+    if (ep.queue.settings().when_full == config::FullPolicy::Drop) {
       stats_.dropped_queue_full++;
-      if (log_allowed(*ep))
-        LOG_WARN("%s: queue full (%zu messages, %zu bytes): dropping", ep->label.c_str(), ep->queue.size(),
-                 ep->queue.bytes());
+      if (log_allowed(ep))
+        LOG_WARN("%s: queue full (%zu messages, %zu bytes): dropping", ep.label.c_str(), ep.queue.size(),
+                 ep.queue.bytes());
       return;
     }
-    hold_source(*ep, source);
+    if (source) hold_source(ep, *source);
   }
-  ep->queue.push_back(info, data.data(), data.size(), Clock::now(), origin);
+  ep.queue.push_back(info, data, len, Clock::now(), origin);
   stats_.queued++;
-  if (ep->up) want_write(*ep);
+  if (ep.up) want_write(ep);
+}
+
+void Relay::stage(Endpoint& ep, const sctp::MessageInfo& info, const std::vector<uint8_t>& data,
+                  SocketSide& source, const Origin& origin) {
+  SocketSide& side = *ep.side;
+  if (side.staged.empty()) staged_sides_.push_back(&side);
+  sctp::OutMessage m;
+  m.info = info;
+  m.info.assoc = ep.assoc;
+  m.data = data.data();
+  m.len = data.size();
+  side.staged.push_back(m);
+  side.staged_meta.push_back(StagedSend{&ep, &source, origin});
+}
+
+void Relay::flush_staged() {
+  for (SocketSide* side : staged_sides_) flush_side(*side);
+  staged_sides_.clear();
+}
+
+void Relay::flush_side(SocketSide& side) {
+  const std::size_t n = side.staged.size();
+  std::size_t i = 0;
+  while (i < n) {
+    sctp::SendStatus status;
+    std::error_code ec;
+    std::size_t sent = side.socket.send_batch(side.staged.data() + i, n - i, status, ec);
+    for (std::size_t k = i; k < i + sent; ++k) {
+      stats_.forwarded++;
+      record_origin(*side.staged_meta[k].ep, side.staged[k].info.stream, side.staged_meta[k].origin);
+    }
+    i += sent;
+    if (i == n) break;
+    // Message i did not go.
+    Endpoint& ep = *side.staged_meta[i].ep;
+    if (status == sctp::SendStatus::Error) {
+      stats_.send_errors++;
+      if (!send_gone(ec.value())) {
+        LOG_WARN("%s: send failed, message dropped: %s", ep.label.c_str(), ec.message().c_str());
+        ++i;
+        continue;
+      }
+      LOG_DEBUG("%s: association ending (%s): message queued", ep.label.c_str(), ec.message().c_str());
+    }
+    // The socket is full (or the association ending): this and the rest of the batch wait in
+    // their queues, in order; the queues drain when the socket can take more.
+    for (; i < n; ++i) {
+      Endpoint& e = *side.staged_meta[i].ep;
+      enqueue(e, side.staged[i].info, side.staged[i].data, side.staged[i].len, side.staged_meta[i].source,
+              side.staged_meta[i].origin);
+    }
+  }
+  side.staged.clear();
+  side.staged_meta.clear();
 }
 
 void Relay::flush(Endpoint& ep) {
   while (ep.up && !ep.queue.empty()) {
-    QueuedMessage& m = ep.queue.front();
-    sctp::MessageInfo info = m.info;
-    if (!fit_stream(ep, info)) {
-      ep.queue.pop_front();
-      continue;
+    // The queue's front goes out in one sendmmsg, as far as streams fit.
+    drain_.clear();
+    while (!ep.queue.empty() && drain_.size() < 64 && drain_.size() < ep.queue.size()) {
+      QueuedMessage& m = ep.queue[drain_.size()];
+      sctp::MessageInfo info = m.info;
+      if (!fit_stream(ep, info)) {
+        if (!drain_.empty()) break;  // send what is ahead of it first
+        ep.queue.pop_front();        // rejected (and counted): gone from the queue
+        continue;
+      }
+      m.info.stream = info.stream;   // mapped once, counted once, even if it has to wait again
+      info.assoc = ep.assoc;
+      drain_.push_back(sctp::OutMessage{info, m.data.data(), m.data.size()});
     }
-    info.assoc = ep.assoc;
+    if (drain_.empty()) continue;
+    sctp::SendStatus status;
     std::error_code ec;
-    auto status = ep.side->socket.send(info, m.data.data(), m.data.size(), ec);
+    std::size_t sent = ep.side->socket.send_batch(drain_.data(), drain_.size(), status, ec);
+    for (std::size_t k = 0; k < sent; ++k) {
+      stats_.forwarded++;
+      record_origin(ep, drain_[k].info.stream, ep.queue.front().origin);
+      ep.queue.pop_front();
+    }
+    if (sent == drain_.size()) continue;
     if (status == sctp::SendStatus::WouldBlock) {
       want_write(ep);
       break;
     }
-    if (status == sctp::SendStatus::Error) {
-      stats_.send_errors++;
-      if (send_gone(ec.value())) break;  // kept; the association's end is on its way
-      LOG_WARN("%s: send failed, message dropped: %s", ep.label.c_str(), ec.message().c_str());
-      ep.queue.pop_front();
-      continue;
-    }
-    stats_.forwarded++;
-    record_origin(ep, info.stream, m.origin);
+    stats_.send_errors++;
+    if (send_gone(ec.value())) break;  // kept; the association's end is on its way
+    LOG_WARN("%s: send failed, message dropped: %s", ep.label.c_str(), ec.message().c_str());
     ep.queue.pop_front();
   }
   if (ep.queue.below_low_water()) release_sources(ep);

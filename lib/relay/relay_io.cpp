@@ -50,49 +50,59 @@ void Relay::on_io(SocketSide& side, uint32_t ready, ListenerRt* listener, PeerRt
 }
 
 void Relay::read_side(SocketSide& side, ListenerRt* listener, PeerRt* peer) {
-  for (int budget = kReadBudget; budget > 0 && side.pauses == 0; --budget) {
-    side.socket.receive(rx_, cfg_.limits.max_message_size);
-    switch (rx_.status) {
-      case sctp::RecvStatus::WouldBlock:
-        return;
-      case sctp::RecvStatus::Error:
-        LOG_ERROR("%s: receive failed: %s", side.name.c_str(), rx_.ec.message().c_str());
-        return;
-      case sctp::RecvStatus::Oversize:
-        stats_.dropped_oversize++;
-        LOG_WARN("%s: assoc %d stream %u: message larger than %zu bytes dropped", side.name.c_str(),
-                 int(rx_.info.assoc), rx_.info.stream, cfg_.limits.max_message_size);
-        break;
-      case sctp::RecvStatus::Notification:
-        if (listener) on_listener_notification(*listener, rx_.notification);
-        if (peer) on_peer_notification(*peer, rx_.notification);
-        // A notification may have removed the very object we read for; stop this turn.
-        if (listener && !listeners_.count(listener->cfg.name)) return;
-        break;
-      case sctp::RecvStatus::Message:
-        stats_.received++;
-        if (listener) {
-          auto it = listener->assocs.find(rx_.info.assoc);
-          if (it == listener->assocs.end()) {
-            // Data can precede COMM_UP on a one-to-many socket only if the event was lost; count it.
-            stats_.dropped_no_target++;
-            LOG_WARN("%s: message from unknown assoc %d dropped", side.name.c_str(), int(rx_.info.assoc));
-            break;
-          }
-          from_accepted(*listener, *it->second, rx_.info, rx_.data);
-        } else if (peer) {
-          from_peer(*peer, rx_.info, rx_.data);
-        }
-        break;
+  // Messages are read in batches (one recvmmsg) and what they route to goes out in batches too
+  // (one sendmmsg per socket), after the batch, in order.
+  for (int budget = kReadBudget; budget > 0 && side.pauses == 0;) {
+    side.socket.receive_batch(batch_, cfg_.limits.max_message_size);
+    if (batch_.count == 0) {
+      if (batch_.status == sctp::RecvStatus::Error)
+        LOG_ERROR("%s: receive failed: %s", side.name.c_str(), batch_.ec.message().c_str());
+      return;
     }
+    for (std::size_t i = 0; i < batch_.count; ++i, --budget) {
+      const sctp::Received& item = batch_.items[i];
+      switch (item.status) {
+        case sctp::RecvStatus::Oversize:
+          stats_.dropped_oversize++;
+          LOG_WARN("%s: assoc %d stream %u: message larger than %zu bytes dropped", side.name.c_str(),
+                   int(item.info.assoc), item.info.stream, cfg_.limits.max_message_size);
+          break;
+        case sctp::RecvStatus::Notification:
+          // A notification may end an association that staged sends point at: send them first.
+          flush_staged();
+          if (listener) on_listener_notification(*listener, item);
+          if (peer) on_peer_notification(*peer, item.notification);
+          break;
+        case sctp::RecvStatus::Message:
+          stats_.received++;
+          if (listener) {
+            auto it = listener->assocs.find(item.info.assoc);
+            if (it == listener->assocs.end()) {
+              // Data can precede COMM_UP on a one-to-many socket only if the event was lost; count it.
+              stats_.dropped_no_target++;
+              LOG_WARN("%s: message from unknown assoc %d dropped", side.name.c_str(), int(item.info.assoc));
+              break;
+            }
+            from_accepted(*listener, *it->second, item.info, item.data);
+          } else if (peer) {
+            from_peer(*peer, item.info, item.data);
+          }
+          break;
+        default:
+          break;
+      }
+    }
+    flush_staged();
+    if (batch_.drained) return;
   }
 }
 
-void Relay::on_listener_notification(ListenerRt& l, const sctp::Notification& n) {
+void Relay::on_listener_notification(ListenerRt& l, const sctp::Received& item) {
+  const sctp::Notification& n = item.notification;
   if (auto* c = std::get_if<sctp::AssocChange>(&n)) {
     switch (c->state) {
       case SCTP_COMM_UP:
-        accepted_up(l, *c, rx_.source);
+        accepted_up(l, *c, item.source);
         break;
       case SCTP_RESTART: {
         stats_.assoc_restart++;

@@ -18,6 +18,14 @@ namespace sctprelay::relay {
 
 struct Endpoint;
 
+// A message routed during one batch of reads, to go out with the batch's other messages.
+struct SocketSide;
+struct StagedSend {
+  Endpoint* ep;
+  SocketSide* source;  // where it was read: held back if the message ends up in a full queue
+  Origin origin;
+};
+
 // A socket the relay reads and writes: a listener's, or a peer destination's.
 struct SocketSide {
   sctp::Socket socket;
@@ -25,6 +33,9 @@ struct SocketSide {
   int pauses = 0;                      // backpressure holds; reading resumes at 0
   std::vector<Endpoint*> want_write;   // endpoints whose queue waits for the socket to take more
   std::string name;                    // listener or destination name, for logs
+  // Sends staged while a batch of reads is routed (parallel vectors; one sendmmsg at the end).
+  std::vector<sctp::OutMessage> staged;
+  std::vector<StagedSend> staged_meta;
 };
 
 // One association the relay can send to, with its queue.

@@ -123,23 +123,110 @@ void Socket::finish_notification(Received& out) {
   }
 }
 
+bool Socket::ingest(const uint8_t* data, std::size_t n, const msghdr& msg, std::size_t max_message,
+                    Received& out) {
+  const bool eor = (msg.msg_flags & MSG_EOR) != 0;
+  const auto* from = static_cast<const sockaddr*>(msg.msg_name);
+  if (msg.msg_flags & MSG_NOTIFICATION) {
+    notification_.insert(notification_.end(), data, data + n);
+    if (!eor) return false;
+    // The kernel names the association's peer here too; useful when the association is already gone.
+    out.source = Address::from(from, msg.msg_namelen);
+    finish_notification(out);
+    return true;
+  }
+
+  MessageInfo info;
+  read_info(const_cast<msghdr&>(msg), info);
+  // A different association's message: the half-read one was abandoned (its association ended).
+  if (partial_active_ && info.assoc != partial_info_.assoc) drop_partial();
+  if (!partial_active_) {
+    if (eor) {  // the common case: a whole message in one read, copied straight out
+      out.info = info;
+      out.source = Address::from(from, msg.msg_namelen);
+      if (n > max_message) {
+        out.status = RecvStatus::Oversize;
+      } else {
+        out.status = RecvStatus::Message;
+        // `out.data` keeps its capacity across calls: this allocates only for a new largest size.
+        out.data.assign(data, data + n);
+      }
+      return true;
+    }
+    partial_active_ = true;
+    partial_info_ = info;
+    partial_source_ = Address::from(from, msg.msg_namelen);
+    partial_len_ = 0;
+  }
+  if (!discarding_) {
+    if (partial_len_ + n > max_message) {
+      discarding_ = true;
+      partial_len_ = 0;
+    } else {
+      if (partial_.size() < partial_len_ + n) partial_.resize(partial_len_ + n);
+      // receive() reads straight into place; a batch read must be copied in.
+      if (data != partial_.data() + partial_len_) std::memmove(partial_.data() + partial_len_, data, n);
+      partial_len_ += n;
+    }
+  }
+  if (!eor) return false;
+
+  out.info = partial_info_;
+  out.source = partial_source_;
+  if (discarding_) {
+    out.status = RecvStatus::Oversize;
+  } else {
+    out.status = RecvStatus::Message;
+    out.data.assign(partial_.begin(), partial_.begin() + static_cast<std::ptrdiff_t>(partial_len_));
+  }
+  drop_partial();
+  return true;
+}
+
+namespace {
+
+// Control space for one read: SCTP_RCVINFO, or the older SCTP_SNDRCV.
+constexpr std::size_t kControl = CMSG_SPACE(sizeof(sctp_rcvinfo)) + CMSG_SPACE(sizeof(sctp_sndrcvinfo));
+
+void prepare(msghdr& msg, iovec& iov, uint8_t* buf, std::size_t len, sockaddr_storage& from, char* control) {
+  iov = iovec{buf, len};
+  msg = msghdr{};
+  msg.msg_name = &from;
+  msg.msg_namelen = sizeof from;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = kControl;
+}
+
+// Scratch space for recvmmsg, shared by every socket of the thread (one read at a time).
+struct BatchArea {
+  std::vector<uint8_t> buffers = std::vector<uint8_t>(Socket::kBatch * kChunk);
+  mmsghdr msgs[Socket::kBatch];
+  iovec iovs[Socket::kBatch];
+  sockaddr_storage names[Socket::kBatch];
+  alignas(cmsghdr) char controls[Socket::kBatch][kControl];
+};
+
+BatchArea& batch_area() {
+  thread_local BatchArea area;
+  return area;
+}
+
+}  // namespace
+
 void Socket::receive(Received& out, std::size_t max_message) {
   out.ec.clear();
   for (;;) {
-    // New bytes land after the message so far (or over the scratch area while discarding).
+    // New bytes land after the message so far (or over the scratch area while discarding), so a
+    // long message is reassembled without copying.
     std::size_t base = (partial_active_ && !discarding_) ? partial_len_ : 0;
     if (partial_.size() < base + kChunk) partial_.resize(base + kChunk);
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sctp_rcvinfo)) +
-                                  CMSG_SPACE(sizeof(sctp_sndrcvinfo))];
-    sockaddr_storage from{};
-    iovec iov{partial_.data() + base, kChunk};
-    msghdr msg{};
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof from;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    alignas(cmsghdr) char control[kControl];
+    sockaddr_storage from;
+    iovec iov;
+    msghdr msg;
+    prepare(msg, iov, partial_.data() + base, kChunk, from, control);
     ssize_t n = ::recvmsg(fd(), &msg, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -155,53 +242,50 @@ void Socket::receive(Received& out, std::size_t max_message) {
       out.status = RecvStatus::WouldBlock;
       return;
     }
-    const bool eor = (msg.msg_flags & MSG_EOR) != 0;
+    if (ingest(partial_.data() + base, static_cast<std::size_t>(n), msg, max_message, out)) return;
+  }
+}
 
-    if (msg.msg_flags & MSG_NOTIFICATION) {
-      notification_.insert(notification_.end(), partial_.begin() + base, partial_.begin() + base + n);
-      if (!eor) continue;
-      // The kernel names the association's peer here too; useful when the association is already gone.
-      out.source = Address::from(reinterpret_cast<const sockaddr*>(&from), msg.msg_namelen);
-      finish_notification(out);
+void Socket::receive_batch(ReceiveBatch& out, std::size_t max_message) {
+  out.count = 0;
+  out.drained = false;
+  out.ec.clear();
+  if (out.items.size() < kBatch) out.items.resize(kBatch);
+  BatchArea& area = batch_area();
+  for (;;) {
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      prepare(area.msgs[i].msg_hdr, area.iovs[i], area.buffers.data() + i * kChunk, kChunk, area.names[i],
+              area.controls[i]);
+      area.msgs[i].msg_len = 0;
+    }
+    int n = ::recvmmsg(fd(), area.msgs, kBatch, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      out.drained = true;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        out.status = RecvStatus::WouldBlock;
+      } else {
+        out.status = RecvStatus::Error;
+        out.ec = {errno, std::generic_category()};
+      }
       return;
     }
-
-    MessageInfo info;
-    read_info(msg, info);
-    if (partial_active_ && info.assoc != partial_info_.assoc) {
-      // A different association's message: the old one was abandoned. Start over with this piece.
-      if (base != 0) std::memmove(partial_.data(), partial_.data() + base, n);
-      drop_partial();
-      base = 0;
+    // Fewer than asked: the socket ran dry (or hit an error it reports next time).
+    out.drained = static_cast<std::size_t>(n) < kBatch;
+    for (int i = 0; i < n; ++i) {
+      const msghdr& msg = area.msgs[i].msg_hdr;
+      std::size_t len = area.msgs[i].msg_len;
+      if (len == 0 && msg.msg_flags == 0) continue;
+      if (ingest(area.buffers.data() + static_cast<std::size_t>(i) * kChunk, len, msg, max_message,
+                 out.items[out.count]))
+        ++out.count;
     }
-    if (!partial_active_) {
-      partial_active_ = true;
-      partial_info_ = info;
-      partial_source_ = Address::from(reinterpret_cast<const sockaddr*>(&from), msg.msg_namelen);
-      partial_len_ = 0;
+    // Only pieces of a long message came in: read on, so the caller always gets something
+    // (unless the socket is dry).
+    if (out.count > 0 || out.drained) {
+      out.status = out.count > 0 ? RecvStatus::Message : RecvStatus::WouldBlock;
+      return;
     }
-    if (!discarding_) {
-      partial_len_ = base + n;
-      if (partial_len_ > max_message) {
-        discarding_ = true;
-        partial_len_ = 0;
-      }
-    }
-    if (!eor) continue;
-
-    out.info = partial_info_;
-    out.source = partial_source_;
-    if (discarding_) {
-      out.status = RecvStatus::Oversize;
-    } else {
-      out.status = RecvStatus::Message;
-      // Copy out rather than swap buffers: the scratch buffer keeps its size, so the next read
-      // does not have to zero-fill a fresh 64 KiB (that cost more than everything else together).
-      // `out.data` keeps its capacity across calls, so this allocates only for a new largest size.
-      out.data.assign(partial_.begin(), partial_.begin() + static_cast<std::ptrdiff_t>(partial_len_));
-    }
-    drop_partial();
-    return;
   }
 }
 

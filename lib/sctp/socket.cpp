@@ -177,16 +177,17 @@ sctp_assoc_t Socket::connect(const std::vector<Address>& peer, std::error_code& 
   return id;
 }
 
-SendStatus Socket::send(const MessageInfo& info, const uint8_t* data, std::size_t len,
-                        std::error_code& ec) {
-  ec.clear();
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sctp_sndinfo))] = {};
-  iovec iov{const_cast<uint8_t*>(data), len};
-  msghdr msg{};
+namespace {
+
+// Fills `control` with an SCTP_SNDINFO for `info` and points `msg` at it and at the payload.
+void prepare_send(msghdr& msg, iovec& iov, char* control, const MessageInfo& info, const uint8_t* data,
+                  std::size_t len) {
+  iov = iovec{const_cast<uint8_t*>(data), len};
+  msg = msghdr{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  msg.msg_controllen = CMSG_SPACE(sizeof(sctp_sndinfo));
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = IPPROTO_SCTP;
   c->cmsg_type = SCTP_SNDINFO;
@@ -198,6 +199,17 @@ SendStatus Socket::send(const MessageInfo& info, const uint8_t* data, std::size_
   snd.snd_context = info.context;
   snd.snd_assoc_id = info.assoc;
   std::memcpy(CMSG_DATA(c), &snd, sizeof snd);
+}
+
+}  // namespace
+
+SendStatus Socket::send(const MessageInfo& info, const uint8_t* data, std::size_t len,
+                        std::error_code& ec) {
+  ec.clear();
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sctp_sndinfo))] = {};
+  iovec iov;
+  msghdr msg;
+  prepare_send(msg, iov, control, info, data, len);
   for (;;) {
     if (::sendmsg(fd(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) return SendStatus::Sent;
     if (errno == EINTR) continue;
@@ -205,6 +217,35 @@ SendStatus Socket::send(const MessageInfo& info, const uint8_t* data, std::size_
     ec = errno_code();
     return SendStatus::Error;
   }
+}
+
+std::size_t Socket::send_batch(const OutMessage* msgs, std::size_t n, SendStatus& status, std::error_code& ec) {
+  constexpr std::size_t kMax = 64;  // per sendmmsg call
+  mmsghdr hdrs[kMax];
+  iovec iovs[kMax];
+  alignas(cmsghdr) char controls[kMax][CMSG_SPACE(sizeof(sctp_sndinfo))];
+  ec.clear();
+  status = SendStatus::Sent;
+  std::size_t sent = 0;
+  while (sent < n) {
+    std::size_t k = std::min(kMax, n - sent);
+    for (std::size_t i = 0; i < k; ++i) {
+      const OutMessage& m = msgs[sent + i];
+      std::memset(controls[i], 0, sizeof controls[i]);
+      prepare_send(hdrs[i].msg_hdr, iovs[i], controls[i], m.info, m.data, m.len);
+      hdrs[i].msg_len = 0;
+    }
+    int r = ::sendmmsg(fd(), hdrs, static_cast<unsigned>(k), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      status = (errno == EAGAIN || errno == EWOULDBLOCK) ? SendStatus::WouldBlock : SendStatus::Error;
+      if (status == SendStatus::Error) ec = errno_code();
+      return sent;
+    }
+    sent += static_cast<std::size_t>(r);
+    // A short count means the next one failed; asking again for it yields its error.
+  }
+  return sent;
 }
 
 namespace {

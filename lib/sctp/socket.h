@@ -113,6 +113,23 @@ struct Received {
 
 enum class SendStatus { Sent, WouldBlock, Error };
 
+// Several items read with one recvmmsg: items[0, count) hold messages, notifications or Oversize
+// reports, in order. `drained` says the socket had nothing more (no need to ask again now).
+struct ReceiveBatch {
+  std::vector<Received> items;
+  std::size_t count = 0;
+  bool drained = false;
+  RecvStatus status = RecvStatus::WouldBlock;  // when count is 0: WouldBlock or Error
+  std::error_code ec;
+};
+
+// One message for send_batch.
+struct OutMessage {
+  MessageInfo info;
+  const uint8_t* data = nullptr;
+  std::size_t len = 0;
+};
+
 class Socket {
  public:
   Socket() = default;
@@ -131,8 +148,15 @@ class Socket {
   // A message longer than max_message is discarded whole and reported as Oversize.
   void receive(Received& out, std::size_t max_message);
 
+  // Reads up to kBatch items with one recvmmsg (same reassembly and limits as receive()).
+  static constexpr std::size_t kBatch = 16;
+  void receive_batch(ReceiveBatch& out, std::size_t max_message);
+
   // Sends one whole message to an association (sendmsg with SCTP_SNDINFO, MSG_NOSIGNAL|MSG_DONTWAIT).
   SendStatus send(const MessageInfo& info, const uint8_t* data, std::size_t len, std::error_code& ec);
+  // Sends messages in order with sendmmsg; returns how many went. When fewer than `n`, `status`
+  // (WouldBlock or Error, with `ec`) is that of the first one that did not.
+  std::size_t send_batch(const OutMessage* msgs, std::size_t n, SendStatus& status, std::error_code& ec);
 
   // Turns SENDER_DRY notifications on for current and future associations; the kernel reports at
   // once for an association that is already dry.
@@ -153,6 +177,9 @@ class Socket {
 
  private:
   explicit Socket(UniqueFd fd) : fd_(std::move(fd)) {}
+  // Feeds one read (`n` bytes at `data`, with `msg`'s flags, control data and sender) to the
+  // reassembly; true when `out` holds a finished item.
+  bool ingest(const uint8_t* data, std::size_t n, const msghdr& msg, std::size_t max_message, Received& out);
   UniqueFd fd_;
   // partial message being reassembled (one-to-many sockets deliver one message at a time by default)
   std::vector<uint8_t> partial_;
