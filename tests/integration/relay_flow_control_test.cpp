@@ -141,3 +141,29 @@ default: {action: drop}
   EXPECT_EQ(relay.stats()["dropped_no_route"], 1u);
   EXPECT_TRUE(spare.quiet_until(Deadline::in(std::chrono::milliseconds(300))));
 }
+
+TEST(RelayFlowControl, OversizeMessagesAreDroppedAndCountedAndTrafficGoesOn) {
+  uint16_t p = ports_for_test();
+  Peer sink = Peer::listen(p + 1);
+  Daemon relay(with_ports(R"(
+limits: {max_message_size: 1000}
+listeners:
+  - {name: in, addresses: [127.0.0.1], port: {P0}}
+destinations:
+  - {name: out, addresses: [127.0.0.1], port: {P1}}
+routes:
+  - {from: in, to: out}
+)", p));
+  ASSERT_TRUE(sink.wait_up());
+  ASSERT_TRUE(relay.saw("destination out up"));
+  Peer source = Peer::connect(p);
+  ASSERT_TRUE(source.send(std::string(1000, 'a'), 1));   // at the limit: passes
+  ASSERT_TRUE(source.send(std::string(70000, 'b'), 1));  // over it (and in several reads): dropped
+  ASSERT_TRUE(source.send("after", 1));
+  auto got = sink.recv_n(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].text(), std::string(1000, 'a'));
+  EXPECT_EQ(got[1].text(), "after");
+  EXPECT_TRUE(relay.saw("message larger than 1000 bytes dropped"));
+  EXPECT_EQ(relay.stats()["dropped_oversize"], 1u);
+}

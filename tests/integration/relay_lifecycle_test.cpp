@@ -180,6 +180,30 @@ routes: []
   EXPECT_TRUE(ok.wait_line(": OK", Deadline::in(std::chrono::milliseconds(1))));
 }
 
+TEST(RelayLifecycle, BadCommandLinesAndMissingFilesGetClearMessagesAndExitCodes) {
+  Process bogus({SCTPRELAYD_BIN, "--bogus"});
+  EXPECT_EQ(bogus.wait_exit(), 2);
+  EXPECT_TRUE(bogus.wait_line("usage: sctprelayd", Deadline::in(std::chrono::milliseconds(1))));
+
+  Process missing({SCTPRELAYD_BIN, "--config", "/nonexistent/relay.yaml"});
+  EXPECT_EQ(missing.wait_exit(), 1);
+  EXPECT_TRUE(missing.wait_line("/nonexistent/relay.yaml: cannot open", Deadline::in(std::chrono::milliseconds(1))));
+
+  Process level({SCTPRELAYD_BIN, "--log-level", "loud"});
+  EXPECT_EQ(level.wait_exit(), 2);
+  EXPECT_TRUE(level.wait_line("unknown log level 'loud'", Deadline::in(std::chrono::milliseconds(1))));
+}
+
+TEST(RelayLifecycle, AListenerThatCannotBindStopsStartupWithExitCode3) {
+  uint16_t p = ports_for_test();
+  Peer squatter = Peer::listen(p);  // holds the listener's address and port
+  TempDir dir;
+  std::string path = dir.write("relay.yaml", with_ports(kOneWay, p));
+  Process relay({SCTPRELAYD_BIN, "--config", path});
+  EXPECT_EQ(relay.wait_exit(), 3);
+  EXPECT_TRUE(relay.wait_line("cannot start: listener in on 127.0.0.1 port", Deadline::in(std::chrono::milliseconds(1))));
+}
+
 TEST(RelayLifecycle, AbortAndShutdownAreBothAccountedFor) {
   uint16_t p = ports_for_test();
   Peer sink = Peer::listen(p + 1);
