@@ -44,12 +44,12 @@ void Relay::from_peer(PeerRt& p, sctp::MessageInfo info, const std::vector<uint8
 
 bool Relay::return_to_origin(Endpoint& from, sctp::MessageInfo info, const std::vector<uint8_t>& data,
                              SocketSide& source) {
-  auto it = from.origins.find(info.stream);
-  if (it == from.origins.end()) return false;
-  auto target = endpoints_by_id_.find(it->second.endpoint_id);
+  if (info.stream >= from.origins.size() || from.origins[info.stream].endpoint_id == 0) return false;
+  const Origin& origin = from.origins[info.stream];
+  auto target = endpoints_by_id_.find(origin.endpoint_id);
   if (target == endpoints_by_id_.end()) return false;  // the origin went away: routes decide
-  info.stream = it->second.stream;
-  if (it->second.restore_ppid) info.ppid = it->second.ppid;
+  info.stream = origin.stream;
+  if (origin.restore_ppid) info.ppid = origin.ppid;
   info.context = 0;
   deliver(target->second, info, data, source, Origin{});
   return true;
@@ -140,7 +140,9 @@ bool Relay::fit_stream(Endpoint& ep, sctp::MessageInfo& info) {
 }
 
 void Relay::record_origin(Endpoint& ep, uint16_t stream, const Origin& origin) {
-  if (ep.track_origins && origin.endpoint_id) ep.origins[stream] = origin;
+  if (!ep.track_origins || !origin.endpoint_id) return;
+  if (stream >= ep.origins.size()) ep.origins.resize(std::size_t(stream) + 1);
+  ep.origins[stream] = origin;
 }
 
 bool Relay::send_gone(int error) const {

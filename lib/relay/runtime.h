@@ -51,7 +51,7 @@ struct Endpoint {
   bool in_write_list = false;
   std::vector<SocketSide*> paused;     // sources held back because this queue is full
   bool track_origins = false;          // its destination answers with return: origin
-  std::unordered_map<uint16_t, Origin> origins;  // by outbound stream
+  std::vector<Origin> origins;         // by outbound stream (endpoint_id 0: none); grows to the highest used
   std::chrono::steady_clock::time_point last_overflow_log{};
 };
 
