@@ -18,6 +18,7 @@ using std::chrono::milliseconds;
 sctp::SocketOptions options_for(uint16_t out_streams, uint16_t in_streams) {
   sctp::SocketOptions o;
   o.sender_dry_events = false;  // only wanted while stopping (see Relay::stop)
+  o.message_sources = false;    // associations are known by id
   o.out_streams = out_streams;
   o.in_streams = in_streams;
   return o;

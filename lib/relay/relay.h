@@ -73,7 +73,11 @@ class Relay {
                SocketSide& source, const Origin& origin);
   void record_origin(Endpoint& ep, uint16_t stream, const Origin& origin);
   bool send_gone(int error) const;
-  bool fit_stream(Endpoint& ep, sctp::MessageInfo& info);
+  // True when the stream fits the endpoint's negotiated streams (after mapping, if configured).
+  bool fit_stream(Endpoint& ep, sctp::MessageInfo& info) {
+    return ep.out_streams == 0 || info.stream < ep.out_streams || map_stream(ep, info);
+  }
+  bool map_stream(Endpoint& ep, sctp::MessageInfo& info);  // the stream is beyond: map or reject
   void flush(Endpoint& ep);
   void stage(Endpoint& ep, const sctp::MessageInfo& info, const std::vector<uint8_t>& data, SocketSide& source,
              const Origin& origin);

@@ -125,8 +125,7 @@ Endpoint* Relay::pick(const Target& t, uint16_t stream) {
   return &m[i]->ep;
 }
 
-bool Relay::fit_stream(Endpoint& ep, sctp::MessageInfo& info) {
-  if (ep.out_streams == 0 || info.stream < ep.out_streams) return true;
+bool Relay::map_stream(Endpoint& ep, sctp::MessageInfo& info) {
   if (ep.overflow == config::StreamOverflow::Modulo) {
     stats_.stream_mapped++;
     info.stream = static_cast<uint16_t>(info.stream % ep.out_streams);

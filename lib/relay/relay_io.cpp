@@ -76,14 +76,14 @@ void Relay::read_side(SocketSide& side, ListenerRt* listener, PeerRt* peer) {
         case sctp::RecvStatus::Message:
           stats_.received++;
           if (listener) {
-            auto it = listener->assocs.find(item.info.assoc);
-            if (it == listener->assocs.end()) {
+            Accepted* from = listener->find(item.info.assoc);
+            if (!from) {
               // Data can precede COMM_UP on a one-to-many socket only if the event was lost; count it.
               stats_.dropped_no_target++;
               LOG_WARN("%s: message from unknown assoc %d dropped", side.name.c_str(), int(item.info.assoc));
               break;
             }
-            from_accepted(*listener, *it->second, item.info, item.data);
+            from_accepted(*listener, *from, item.info, item.data);
           } else if (peer) {
             from_peer(*peer, item.info, item.data);
           }
@@ -164,6 +164,7 @@ void Relay::accepted_down(ListenerRt& l, sctp_assoc_t assoc, const char* why, bo
            addresses(a.peers).c_str(), why,
            lost ? (", " + std::to_string(lost) + " queued messages dropped").c_str() : "");
   forget_endpoint(a.ep);
+  if (l.last == &a) l.last = nullptr;
   for (auto* g : a.groups) {
     auto& m = g->members;
     m.erase(std::remove(m.begin(), m.end(), &a), m.end());

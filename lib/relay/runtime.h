@@ -69,6 +69,14 @@ struct ListenerRt {
   SocketSide side;
   int source = -1;                     // route-table source index
   std::unordered_map<sctp_assoc_t, std::unique_ptr<Accepted>> assocs;
+  // Messages come in runs from one association: the last one looked up, to skip the hash.
+  Accepted* last = nullptr;
+
+  Accepted* find(sctp_assoc_t id) {
+    if (last && last->ep.assoc == id) return last;
+    auto it = assocs.find(id);
+    return last = (it == assocs.end() ? nullptr : it->second.get());
+  }
 };
 
 // An upstream peer the relay connects to.

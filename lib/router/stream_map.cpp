@@ -85,10 +85,24 @@ StreamMap::StreamMap(const std::vector<Entry>& entries) {
   }
   starts_.shrink_to_fit();
   routes_.shrink_to_fit();
+  // The low streams, where signalling traffic lives, also get a direct index.
+  if (!starts_.empty()) {
+    std::size_t flat = std::min<std::size_t>(kFlatStreams, starts_.back());
+    low_.resize(flat);
+    for (std::size_t s = 0; s < flat; ++s) low_[s] = slow_lookup(static_cast<uint16_t>(s));
+  }
 }
 
 int StreamMap::lookup(uint16_t stream) const {
   if (starts_.empty()) return kNone;
+  // The last segment runs to 65535: one comparison settles every stream in it (and every stream
+  // at all when there is just one segment, the common case).
+  if (stream >= starts_.back()) return routes_.back();
+  if (stream < low_.size()) return low_[stream];
+  return slow_lookup(stream);
+}
+
+int StreamMap::slow_lookup(uint16_t stream) const {
   // Last segment whose start <= stream; starts_[0] == 0 so there always is one.
   auto it = std::upper_bound(starts_.begin(), starts_.end(), stream);
   return routes_[static_cast<std::size_t>(it - starts_.begin()) - 1];

@@ -30,14 +30,17 @@ class StreamMap {
   // Segments after merging neighbours that map to the same route (for tests and size reports).
   std::size_t segment_count() const { return starts_.size(); }
   std::size_t memory_bytes() const {
-    return starts_.capacity() * sizeof(uint16_t) + routes_.capacity() * sizeof(int32_t);
+    return starts_.capacity() * sizeof(uint16_t) + (routes_.capacity() + low_.capacity()) * sizeof(int32_t);
   }
 
  private:
+  static constexpr std::size_t kFlatStreams = 64;
+  int slow_lookup(uint16_t stream) const;
   // Segment i covers streams [starts_[i], starts_[i+1]-1] (the last one up to 65535) and maps to
   // routes_[i]. starts_[0] == 0 whenever the map is not empty.
   std::vector<uint16_t> starts_;
   std::vector<int32_t> routes_;
+  std::vector<int32_t> low_;  // route for streams below min(64, last segment's start), precomputed
 };
 
 }  // namespace sctprelay::router

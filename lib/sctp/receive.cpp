@@ -33,6 +33,7 @@ void read_info(msghdr& msg, MessageInfo& info) {
       info.ppid = ntohl(rcv.rcv_ppid);
       info.unordered = (rcv.rcv_flags & SCTP_UNORDERED) != 0;
       info.context = rcv.rcv_context;
+      return;  // the one the relay asks for; nothing else to look at
     } else if (c->cmsg_type == SCTP_SNDRCV && c->cmsg_len >= CMSG_LEN(sizeof(sctp_sndrcvinfo))) {
       sctp_sndrcvinfo sri;
       std::memcpy(&sri, CMSG_DATA(c), sizeof sri);
@@ -143,7 +144,7 @@ bool Socket::ingest(const uint8_t* data, std::size_t n, const msghdr& msg, std::
   if (!partial_active_) {
     if (eor) {  // the common case: a whole message in one read, copied straight out
       out.info = info;
-      out.source = Address::from(from, msg.msg_namelen);
+      if (message_sources_) out.source = Address::from(from, msg.msg_namelen);
       if (n > max_message) {
         out.status = RecvStatus::Oversize;
       } else {
@@ -199,13 +200,27 @@ void prepare(msghdr& msg, iovec& iov, uint8_t* buf, std::size_t len, sockaddr_st
   msg.msg_controllen = kControl;
 }
 
-// Scratch space for recvmmsg, shared by every socket of the thread (one read at a time).
+// Scratch space for recvmmsg, shared by every socket of the thread (one read at a time). The
+// headers point at their buffers once; a call only resets what the kernel writes back.
 struct BatchArea {
   std::vector<uint8_t> buffers = std::vector<uint8_t>(Socket::kBatch * kChunk);
   mmsghdr msgs[Socket::kBatch];
   iovec iovs[Socket::kBatch];
   sockaddr_storage names[Socket::kBatch];
   alignas(cmsghdr) char controls[Socket::kBatch][kControl];
+
+  BatchArea() {
+    for (std::size_t i = 0; i < Socket::kBatch; ++i)
+      prepare(msgs[i].msg_hdr, iovs[i], buffers.data() + i * kChunk, kChunk, names[i], controls[i]);
+  }
+  void reset() {
+    for (auto& m : msgs) {
+      m.msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      m.msg_hdr.msg_controllen = kControl;
+      m.msg_hdr.msg_flags = 0;
+      m.msg_len = 0;
+    }
+  }
 };
 
 BatchArea& batch_area() {
@@ -253,11 +268,7 @@ void Socket::receive_batch(ReceiveBatch& out, std::size_t max_message) {
   if (out.items.size() < kBatch) out.items.resize(kBatch);
   BatchArea& area = batch_area();
   for (;;) {
-    for (std::size_t i = 0; i < kBatch; ++i) {
-      prepare(area.msgs[i].msg_hdr, area.iovs[i], area.buffers.data() + i * kChunk, kChunk, area.names[i],
-              area.controls[i]);
-      area.msgs[i].msg_len = 0;
-    }
+    area.reset();
     int n = ::recvmmsg(fd(), area.msgs, kBatch, MSG_DONTWAIT, nullptr);
     if (n < 0) {
       if (errno == EINTR) continue;

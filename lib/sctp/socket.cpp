@@ -113,7 +113,9 @@ Socket Socket::open(int family, const SocketOptions& opts, std::error_code& ec) 
   }
   if (!set_option(fd.get(), IPPROTO_SCTP, SCTP_RECVRCVINFO, 1)) return fail();
   if (!subscribe_events(fd.get(), opts.sender_dry_events)) return fail();
-  return Socket(std::move(fd));
+  Socket socket(std::move(fd));
+  socket.message_sources_ = opts.message_sources;
+  return socket;
 }
 
 bool Socket::watch_sender_dry(std::error_code& ec) {
@@ -231,7 +233,6 @@ std::size_t Socket::send_batch(const OutMessage* msgs, std::size_t n, SendStatus
     std::size_t k = std::min(kMax, n - sent);
     for (std::size_t i = 0; i < k; ++i) {
       const OutMessage& m = msgs[sent + i];
-      std::memset(controls[i], 0, sizeof controls[i]);
       prepare_send(hdrs[i].msg_hdr, iovs[i], controls[i], m.info, m.data, m.len);
       hdrs[i].msg_len = 0;
     }

@@ -55,6 +55,9 @@ struct SocketOptions {
   // which under steady traffic is once per message: a relay turns it on only when it needs it
   // (watch_sender_dry) and saves a notification read per message.
   bool sender_dry_events = true;
+  // Fill Received::source for messages (notifications always get it). A relay that knows its
+  // associations by id can skip the copy.
+  bool message_sources = true;
 };
 
 // Metadata of a received or sent message (RFC 6458 SCTP_RCVINFO / SCTP_SNDINFO).
@@ -181,6 +184,7 @@ class Socket {
   // reassembly; true when `out` holds a finished item.
   bool ingest(const uint8_t* data, std::size_t n, const msghdr& msg, std::size_t max_message, Received& out);
   UniqueFd fd_;
+  bool message_sources_ = true;
   // partial message being reassembled (one-to-many sockets deliver one message at a time by default)
   std::vector<uint8_t> partial_;
   MessageInfo partial_info_;
