@@ -48,6 +48,12 @@ class OutQueue {
   bool below_low_water() const {
     return count_ <= settings_.max_messages / 2 && bytes_ <= settings_.max_bytes / 2;
   }
+  // For an association that is up but slower than its sources: past this, keeping data in the
+  // kernel (where SCTP's own flow control slows the sender) beats copying it into the queue.
+  bool over_soft_limit() const { return count_ >= kSoftMessages || bytes_ >= kSoftBytes; }
+  bool below_soft_low_water() const { return count_ <= kSoftMessages / 2 && bytes_ <= kSoftBytes / 2; }
+  static constexpr std::size_t kSoftMessages = 128;
+  static constexpr std::size_t kSoftBytes = 1u << 20;
 
   // Copies the message into the next slot (reusing that slot's buffer).
   void push_back(const sctp::MessageInfo& info, const uint8_t* data, std::size_t len, Clock::time_point at,

@@ -330,7 +330,7 @@ void Relay::expire_queues() {
     if (n) {
       stats_.dropped_ttl += n;
       LOG_WARN("%s: %zu queued messages expired (ttl)", ep.label.c_str(), n);
-      if (ep.queue.below_low_water()) release_sources(ep);
+      if (may_release(ep)) release_sources(ep);
     }
   };
   for (auto& [_, l] : listeners_)

@@ -89,6 +89,11 @@ class Relay {
   void forget_endpoint(Endpoint& ep);
   void hold_source(Endpoint& ep, SocketSide& source);
   void release_sources(Endpoint& ep);
+  // Sources held back for `ep` may read again: its queue is below half its limits and, while it
+  // is up, below the soft limit's low water too.
+  static bool may_release(Endpoint& ep) {
+    return ep.queue.below_low_water() && (!ep.up || ep.queue.below_soft_low_water());
+  }
   void expire_queues();
   uint64_t new_endpoint_id() { return ++last_endpoint_id_; }
 

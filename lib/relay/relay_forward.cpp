@@ -176,6 +176,10 @@ void Relay::enqueue(Endpoint& ep, const sctp::MessageInfo& info, const uint8_t* 
       return;
     }
     if (source) hold_source(ep, *source);
+  } else if (ep.up && source && ep.queue.settings().when_full == config::FullPolicy::Backpressure &&
+             ep.queue.over_soft_limit()) {
+    // Up but slow: stop reading its sources now rather than fill the queue (see over_soft_limit).
+    hold_source(ep, *source);
   }
   ep.queue.push_back(info, data, len, Clock::now(), origin);
   stats_.queued++;
@@ -271,7 +275,7 @@ void Relay::flush(Endpoint& ep) {
     LOG_WARN("%s: send failed, message dropped: %s", ep.label.c_str(), ec.message().c_str());
     ep.queue.pop_front();
   }
-  if (ep.queue.below_low_water()) release_sources(ep);
+  if (may_release(ep)) release_sources(ep);
 }
 
 void Relay::want_write(Endpoint& ep) {
@@ -287,8 +291,15 @@ void Relay::hold_source(Endpoint& ep, SocketSide& source) {
   ep.paused.push_back(&source);
   source.pauses++;
   stats_.backpressure_pauses++;
-  LOG_INFO("backpressure: %s queue full (%zu messages); pausing reads from %s", ep.label.c_str(),
-           ep.queue.size(), source.name.c_str());
+  // A full queue is news; a slow association pausing its sources now and then is routine.
+  if (ep.queue.full()) {
+    ep.logged_pause = true;
+    LOG_INFO("backpressure: %s queue full (%zu messages); pausing reads from %s", ep.label.c_str(),
+             ep.queue.size(), source.name.c_str());
+  } else {
+    LOG_DEBUG("backpressure: %s queue growing (%zu messages); pausing reads from %s", ep.label.c_str(),
+              ep.queue.size(), source.name.c_str());
+  }
   update_watch(source);
 }
 
@@ -297,9 +308,11 @@ void Relay::release_sources(Endpoint& ep) {
   for (auto* s : ep.paused) {
     s->pauses--;
     update_watch(*s);
-    LOG_INFO("backpressure: %s drained; resuming reads from %s", ep.label.c_str(), s->name.c_str());
+    if (ep.logged_pause)
+      LOG_INFO("backpressure: %s drained; resuming reads from %s", ep.label.c_str(), s->name.c_str());
   }
   ep.paused.clear();
+  ep.logged_pause = false;
 }
 
 }  // namespace sctprelay::relay

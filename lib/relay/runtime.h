@@ -49,7 +49,8 @@ struct Endpoint {
   OutQueue queue;
   config::StreamOverflow overflow = config::StreamOverflow::Modulo;
   bool in_write_list = false;
-  std::vector<SocketSide*> paused;     // sources held back because this queue is full
+  std::vector<SocketSide*> paused;     // sources held back because this queue is full (or growing)
+  bool logged_pause = false;           // the pause was for a full queue and was logged
   bool track_origins = false;          // its destination answers with return: origin
   std::vector<Origin> origins;         // by outbound stream (endpoint_id 0: none); grows to the highest used
   std::chrono::steady_clock::time_point last_overflow_log{};
