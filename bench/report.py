@@ -102,7 +102,9 @@ class Report:
                  "strace": "syscalls / message"}
         for tool in ("callgrind", "memcheck", "strace"):
             t = ex.get(tool) or {}
-            vals = {v: (t.get(v) or {}).get("per_msg") for v in RELAYS}
+            # A tool that counted nothing at all (e.g. instrumentation never switched on) is no figure.
+            vals = {v: (t.get(v) or {}).get("per_msg") if any(
+                r["value"] for r in (t.get(v) or {}).get("runs", [])) else None for v in RELAYS}
             self.w("| %s | %s | %s | %s | %s | %s |" % (
                 names[tool], fmt(vals["c-relay"], 2), fmt(vals["socat"], 2), fmt(vals["sctprelayd"], 2),
                 fmt(ratio(vals["sctprelayd"], vals["c-relay"]), 2), fmt(ratio(vals["sctprelayd"], vals["socat"]), 2)))
@@ -128,14 +130,16 @@ class Report:
                 if r is None and v != "sctprelayd-10k-routes":
                     self.w("| %s %s | **failed** (see errors) |||||" % (names[tool], v))
         self.w()
-        if ex.get("profile"):
-            self.w("Where sctprelayd's instructions per 100 B message go (self cost per function, same "
-                   "difference method; the rest is spread thinly):")
+        for key, size in (("profile", "100 B"), ("profile-64k", "64 KB")):
+            if not ex.get(key):
+                continue
+            self.w("Where sctprelayd's instructions per %s message go (self cost per function, same "
+                   "difference method; the rest is spread thinly):" % size)
             self.w()
             self.w("| instructions / message | function |")
             self.w("|---:|---|")
-            for p in ex["profile"]:
-                self.w("| %.0f | `%s` |" % (p["per_msg"], p["function"]))
+            for p in ex[key]:
+                self.w("| %s | `%s` |" % (fmt(p["per_msg"], 0), p["function"]))
             self.w()
         self.assoc_memory()
 
