@@ -158,25 +158,28 @@ void Relay::schedule_reconnect(PeerRt& p) {
   p.reconnect->arm(p.backoff);
 }
 
+void Relay::join_groups(const ListenerRt& l, Accepted& a) {
+  a.groups.clear();
+  // Config order, so routes naming an earlier group are tried first.
+  for (const auto& dc : cfg_.destinations) {
+    if (dc.kind != config::Destination::Kind::Group) continue;
+    GroupRt* g = groups_.at(dc.name).get();
+    if (!group_admits(g->cfg, l.cfg.name, a.peers)) continue;
+    g->members.push_back(&a);
+    a.groups.push_back(g);
+  }
+  // The first group's rules apply to a member; an association in no group gets the defaults.
+  const config::Destination defaults;
+  const config::Destination& rules = a.groups.empty() ? defaults : a.groups.front()->cfg;
+  a.ep.queue.set_settings(rules.queue);
+  a.ep.overflow = rules.stream_overflow;
+  a.ep.track_origins = !a.groups.empty() && rules.return_path == config::ReturnPath::Origin;
+}
+
 void Relay::rebuild_groups() {
   for (auto& [_, g] : groups_) g->members.clear();
-  for (auto& [_, l] : listeners_) {
-    for (auto& [_, a] : l->assocs) {
-      a->groups.clear();
-      for (auto& [_, g] : groups_) {
-        if (group_admits(g->cfg, l->cfg.name, a->peers)) {
-          g->members.push_back(a.get());
-          a->groups.push_back(g.get());
-        }
-      }
-      // The first group's queue rules apply to a member; others get the defaults.
-      if (!a->groups.empty()) {
-        a->ep.queue.set_settings(a->groups.front()->cfg.queue);
-        a->ep.overflow = a->groups.front()->cfg.stream_overflow;
-        a->ep.track_origins = a->groups.front()->cfg.return_path == config::ReturnPath::Origin;
-      }
-    }
-  }
+  for (auto& [_, l] : listeners_)
+    for (auto& [_, a] : l->assocs) join_groups(*l, *a);
   // Keep members in arrival order (endpoint ids grow with time) so by-stream choice is stable.
   for (auto& [_, g] : groups_)
     std::sort(g->members.begin(), g->members.end(),

@@ -16,6 +16,8 @@
 
 namespace sctprelay::relay {
 
+using Bytes = std::span<const uint8_t>;
+
 class Relay {
  public:
   explicit Relay(event::Dispatcher& dispatcher);
@@ -42,6 +44,7 @@ class Relay {
   void connect_peer(PeerRt& p);
   void schedule_reconnect(PeerRt& p);
   void rebuild_groups();
+  void join_groups(const ListenerRt& l, Accepted& a);
   void rebuild_routes();
   void release_all_pauses();
 
@@ -60,16 +63,16 @@ class Relay {
   void send_shutdown();
 
   // relay_forward.cpp: routing and sending
-  void from_accepted(ListenerRt& l, Accepted& a, sctp::MessageInfo info, const std::vector<uint8_t>& data);
-  void from_peer(PeerRt& p, sctp::MessageInfo info, const std::vector<uint8_t>& data);
-  bool return_to_origin(Endpoint& from, sctp::MessageInfo info, const std::vector<uint8_t>& data,
+  void from_accepted(ListenerRt& l, Accepted& a, sctp::MessageInfo info, Bytes data);
+  void from_peer(PeerRt& p, sctp::MessageInfo info, Bytes data);
+  bool return_to_origin(Endpoint& from, sctp::MessageInfo info, Bytes data,
                         SocketSide& source);
-  void apply_route(int route, Endpoint* from, const sctp::MessageInfo& info, const std::vector<uint8_t>& data,
+  void apply_route(int route, Endpoint* from, const sctp::MessageInfo& info, Bytes data,
                    SocketSide& source);
-  void apply_default(Endpoint* from, const sctp::MessageInfo& info, const std::vector<uint8_t>& data,
+  void apply_default(Endpoint* from, const sctp::MessageInfo& info, Bytes data,
                      SocketSide& source);
   Endpoint* pick(const Target& t, uint16_t stream);
-  void deliver(Endpoint* ep, const sctp::MessageInfo& info, const std::vector<uint8_t>& data,
+  void deliver(Endpoint* ep, const sctp::MessageInfo& info, Bytes data,
                SocketSide& source, const Origin& origin);
   void record_origin(Endpoint& ep, uint16_t stream, const Origin& origin);
   bool send_gone(int error) const;
@@ -79,7 +82,7 @@ class Relay {
   }
   bool map_stream(Endpoint& ep, sctp::MessageInfo& info);  // the stream is beyond: map or reject
   void flush(Endpoint& ep);
-  void stage(Endpoint& ep, const sctp::MessageInfo& info, const std::vector<uint8_t>& data, SocketSide& source,
+  void stage(Endpoint& ep, const sctp::MessageInfo& info, Bytes data, SocketSide& source,
              const Origin& origin);
   void flush_staged();
   void flush_side(SocketSide& side);

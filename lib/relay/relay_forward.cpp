@@ -18,7 +18,7 @@ bool log_allowed(Endpoint& ep) {
 }  // namespace
 
 void Relay::from_accepted(ListenerRt& l, Accepted& a, sctp::MessageInfo info,
-                          const std::vector<uint8_t>& data) {
+                          Bytes data) {
   if (a.ep.track_origins && return_to_origin(a.ep, info, data, l.side)) return;
   int r = router::kNoRoute;
   // Routes naming a group the association belongs to come before routes naming its listener.
@@ -33,7 +33,7 @@ void Relay::from_accepted(ListenerRt& l, Accepted& a, sctp::MessageInfo info,
     apply_route(r, &a.ep, info, data, l.side);
 }
 
-void Relay::from_peer(PeerRt& p, sctp::MessageInfo info, const std::vector<uint8_t>& data) {
+void Relay::from_peer(PeerRt& p, sctp::MessageInfo info, Bytes data) {
   if (p.ep.track_origins && return_to_origin(p.ep, info, data, p.side)) return;
   int r = table_.match(p.source, info.stream, info.ppid);
   if (r == router::kNoRoute)
@@ -42,7 +42,7 @@ void Relay::from_peer(PeerRt& p, sctp::MessageInfo info, const std::vector<uint8
     apply_route(r, &p.ep, info, data, p.side);
 }
 
-bool Relay::return_to_origin(Endpoint& from, sctp::MessageInfo info, const std::vector<uint8_t>& data,
+bool Relay::return_to_origin(Endpoint& from, sctp::MessageInfo info, Bytes data,
                              SocketSide& source) {
   if (info.stream >= from.origins.size() || from.origins[info.stream].endpoint_id == 0) return false;
   const Origin& origin = from.origins[info.stream];
@@ -56,7 +56,7 @@ bool Relay::return_to_origin(Endpoint& from, sctp::MessageInfo info, const std::
 }
 
 void Relay::apply_route(int route, Endpoint* from, const sctp::MessageInfo& in,
-                        const std::vector<uint8_t>& data, SocketSide& source) {
+                        Bytes data, SocketSide& source) {
   RouteRt& rt = routes_[static_cast<std::size_t>(route)];
   const config::Route& r = *rt.cfg;
   sctp::MessageInfo out = in;
@@ -100,7 +100,7 @@ void Relay::apply_route(int route, Endpoint* from, const sctp::MessageInfo& in,
   }
 }
 
-void Relay::apply_default(Endpoint* from, const sctp::MessageInfo& info, const std::vector<uint8_t>& data,
+void Relay::apply_default(Endpoint* from, const sctp::MessageInfo& info, Bytes data,
                           SocketSide& source) {
   if (!fallback_.peer && !fallback_.group) {
     stats_.dropped_no_route++;
@@ -149,7 +149,7 @@ bool Relay::send_gone(int error) const {
   return error == EPIPE || error == ENOTCONN || error == ESHUTDOWN || error == ECONNRESET || error == EINVAL;
 }
 
-void Relay::deliver(Endpoint* ep, const sctp::MessageInfo& info, const std::vector<uint8_t>& data,
+void Relay::deliver(Endpoint* ep, const sctp::MessageInfo& info, Bytes data,
                     SocketSide& source, const Origin& origin) {
   if (!ep) {
     stats_.dropped_no_target++;
@@ -186,7 +186,7 @@ void Relay::enqueue(Endpoint& ep, const sctp::MessageInfo& info, const uint8_t* 
   if (ep.up) want_write(ep);
 }
 
-void Relay::stage(Endpoint& ep, const sctp::MessageInfo& info, const std::vector<uint8_t>& data,
+void Relay::stage(Endpoint& ep, const sctp::MessageInfo& info, Bytes data,
                   SocketSide& source, const Origin& origin) {
   SocketSide& side = *ep.side;
   if (side.staged.empty()) staged_sides_.push_back(&side);

@@ -83,9 +83,9 @@ void Relay::read_side(SocketSide& side, ListenerRt* listener, PeerRt* peer) {
               LOG_WARN("%s: message from unknown assoc %d dropped", side.name.c_str(), int(item.info.assoc));
               break;
             }
-            from_accepted(*listener, *from, item.info, item.data);
+            from_accepted(*listener, *from, item.info, item.payload);
           } else if (peer) {
-            from_peer(*peer, item.info, item.data);
+            from_peer(*peer, item.info, item.payload);
           }
           break;
         default:
@@ -144,8 +144,9 @@ void Relay::accepted_up(ListenerRt& l, const sctp::AssocChange& c, const sctp::A
   stats_.assoc_up++;
   Accepted* raw = a.get();
   l.assocs[c.assoc] = std::move(a);
-  // Group membership depends on the peer's addresses, known only now.
-  rebuild_groups();
+  // Group membership depends on the peer's addresses, known only now. The newest association
+  // goes last in each group, which keeps members in arrival order.
+  join_groups(l, *raw);
   std::string groups;
   for (auto* g : raw->groups) groups += (groups.empty() ? "" : ",") + g->cfg.name;
   LOG_INFO("association up: listener %s assoc %d peer %s streams out %u in %u%s%s", l.cfg.name.c_str(),

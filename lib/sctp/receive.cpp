@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "sctp/socket.h"
 
@@ -22,6 +23,18 @@ T view(const std::vector<uint8_t>& buf) {
 
 // Fills `info` from the recvmsg control data (SCTP_RCVINFO, or the older SCTP_SNDRCV).
 void read_info(msghdr& msg, MessageInfo& info) {
+  // The usual case: the one control message asked for (SCTP_RECVRCVINFO), first.
+  cmsghdr* first = CMSG_FIRSTHDR(&msg);
+  if (first && first->cmsg_level == IPPROTO_SCTP && first->cmsg_type == SCTP_RCVINFO &&
+      first->cmsg_len >= CMSG_LEN(sizeof(sctp_rcvinfo))) {
+    const auto* rcv = reinterpret_cast<const sctp_rcvinfo*>(CMSG_DATA(first));
+    info.assoc = rcv->rcv_assoc_id;
+    info.stream = rcv->rcv_sid;
+    info.ppid = ntohl(rcv->rcv_ppid);
+    info.unordered = (rcv->rcv_flags & SCTP_UNORDERED) != 0;
+    info.context = rcv->rcv_context;
+    return;
+  }
   info = MessageInfo{};
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != IPPROTO_SCTP) continue;
@@ -125,7 +138,7 @@ void Socket::finish_notification(Received& out) {
 }
 
 bool Socket::ingest(const uint8_t* data, std::size_t n, const msghdr& msg, std::size_t max_message,
-                    Received& out) {
+                    bool borrow, Received& out) {
   const bool eor = (msg.msg_flags & MSG_EOR) != 0;
   const auto* from = static_cast<const sockaddr*>(msg.msg_name);
   if (msg.msg_flags & MSG_NOTIFICATION) {
@@ -137,21 +150,34 @@ bool Socket::ingest(const uint8_t* data, std::size_t n, const msghdr& msg, std::
     return true;
   }
 
+  if (!partial_active_ && eor) {  // the common case: a whole message in one read, copied straight out
+    read_info(const_cast<msghdr&>(msg), out.info);
+    if (message_sources_) out.source = Address::from(from, msg.msg_namelen);
+    if (n > max_message) {
+      out.status = RecvStatus::Oversize;
+    } else if (borrow) {
+      out.status = RecvStatus::Message;
+      out.payload = {data, n};
+    } else {
+      out.status = RecvStatus::Message;
+      // `out.data` keeps its capacity across calls: this allocates only for a new largest size.
+      out.data.assign(data, data + n);
+      out.payload = out.data;
+    }
+    return true;
+  }
+
   MessageInfo info;
   read_info(const_cast<msghdr&>(msg), info);
   // A different association's message: the half-read one was abandoned (its association ended).
   if (partial_active_ && info.assoc != partial_info_.assoc) drop_partial();
   if (!partial_active_) {
-    if (eor) {  // the common case: a whole message in one read, copied straight out
+    if (eor) {  // a whole message, after a different association's abandoned piece
       out.info = info;
       if (message_sources_) out.source = Address::from(from, msg.msg_namelen);
-      if (n > max_message) {
-        out.status = RecvStatus::Oversize;
-      } else {
-        out.status = RecvStatus::Message;
-        // `out.data` keeps its capacity across calls: this allocates only for a new largest size.
-        out.data.assign(data, data + n);
-      }
+      out.status = n > max_message ? RecvStatus::Oversize : RecvStatus::Message;
+      if (n <= max_message) out.data.assign(data, data + n);
+      out.payload = out.data;
       return true;
     }
     partial_active_ = true;
@@ -179,6 +205,7 @@ bool Socket::ingest(const uint8_t* data, std::size_t n, const msghdr& msg, std::
   } else {
     out.status = RecvStatus::Message;
     out.data.assign(partial_.begin(), partial_.begin() + static_cast<std::ptrdiff_t>(partial_len_));
+    out.payload = out.data;
   }
   drop_partial();
   return true;
@@ -203,7 +230,8 @@ void prepare(msghdr& msg, iovec& iov, uint8_t* buf, std::size_t len, sockaddr_st
 // Scratch space for recvmmsg, shared by every socket of the thread (one read at a time). The
 // headers point at their buffers once; a call only resets what the kernel writes back.
 struct BatchArea {
-  std::vector<uint8_t> buffers = std::vector<uint8_t>(Socket::kBatch * kChunk);
+  // Not zero-filled: pages the kernel never writes into are never touched (no resident memory).
+  std::unique_ptr<uint8_t[]> buffers{new uint8_t[Socket::kBatch * kChunk]};
   mmsghdr msgs[Socket::kBatch];
   iovec iovs[Socket::kBatch];
   sockaddr_storage names[Socket::kBatch];
@@ -211,7 +239,7 @@ struct BatchArea {
 
   BatchArea() {
     for (std::size_t i = 0; i < Socket::kBatch; ++i)
-      prepare(msgs[i].msg_hdr, iovs[i], buffers.data() + i * kChunk, kChunk, names[i], controls[i]);
+      prepare(msgs[i].msg_hdr, iovs[i], buffers.get() + i * kChunk, kChunk, names[i], controls[i]);
   }
   void reset() {
     for (auto& m : msgs) {
@@ -257,7 +285,7 @@ void Socket::receive(Received& out, std::size_t max_message) {
       out.status = RecvStatus::WouldBlock;
       return;
     }
-    if (ingest(partial_.data() + base, static_cast<std::size_t>(n), msg, max_message, out)) return;
+    if (ingest(partial_.data() + base, static_cast<std::size_t>(n), msg, max_message, false, out)) return;
   }
 }
 
@@ -287,7 +315,7 @@ void Socket::receive_batch(ReceiveBatch& out, std::size_t max_message) {
       const msghdr& msg = area.msgs[i].msg_hdr;
       std::size_t len = area.msgs[i].msg_len;
       if (len == 0 && msg.msg_flags == 0) continue;
-      if (ingest(area.buffers.data() + static_cast<std::size_t>(i) * kChunk, len, msg, max_message,
+      if (ingest(area.buffers.get() + static_cast<std::size_t>(i) * kChunk, len, msg, max_message, true,
                  out.items[out.count]))
         ++out.count;
     }

@@ -194,13 +194,13 @@ void prepare_send(msghdr& msg, iovec& iov, char* control, const MessageInfo& inf
   c->cmsg_level = IPPROTO_SCTP;
   c->cmsg_type = SCTP_SNDINFO;
   c->cmsg_len = CMSG_LEN(sizeof(sctp_sndinfo));
-  sctp_sndinfo snd{};
-  snd.snd_sid = info.stream;
-  snd.snd_flags = info.unordered ? SCTP_UNORDERED : 0;
-  snd.snd_ppid = htonl(info.ppid);  // the kernel copies the PPID verbatim onto the wire
-  snd.snd_context = info.context;
-  snd.snd_assoc_id = info.assoc;
-  std::memcpy(CMSG_DATA(c), &snd, sizeof snd);
+  // CMSG_DATA is aligned for any of the kernel's control structures.
+  auto* snd = reinterpret_cast<sctp_sndinfo*>(CMSG_DATA(c));
+  snd->snd_sid = info.stream;
+  snd->snd_flags = info.unordered ? SCTP_UNORDERED : 0;
+  snd->snd_ppid = htonl(info.ppid);  // the kernel copies the PPID verbatim onto the wire
+  snd->snd_context = info.context;
+  snd->snd_assoc_id = info.assoc;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <system_error>
 #include <variant>
@@ -108,7 +109,10 @@ enum class RecvStatus {
 struct Received {
   RecvStatus status = RecvStatus::WouldBlock;
   MessageInfo info;
-  std::vector<uint8_t> data;  // payload; size is the message length
+  // The payload. receive() copies it into `data`; receive_batch() may instead point `payload` at
+  // its own read buffer (valid until the next receive_batch() on any socket), sparing a copy.
+  std::vector<uint8_t> data;
+  std::span<const uint8_t> payload;
   Notification notification;
   std::error_code ec;
   Address source;  // sender's address of a Message/Oversize (recvmsg's msg_name)
@@ -152,7 +156,7 @@ class Socket {
   void receive(Received& out, std::size_t max_message);
 
   // Reads up to kBatch items with one recvmmsg (same reassembly and limits as receive()).
-  static constexpr std::size_t kBatch = 16;
+  static constexpr std::size_t kBatch = 32;
   void receive_batch(ReceiveBatch& out, std::size_t max_message);
 
   // Sends one whole message to an association (sendmsg with SCTP_SNDINFO, MSG_NOSIGNAL|MSG_DONTWAIT).
@@ -182,7 +186,9 @@ class Socket {
   explicit Socket(UniqueFd fd) : fd_(std::move(fd)) {}
   // Feeds one read (`n` bytes at `data`, with `msg`'s flags, control data and sender) to the
   // reassembly; true when `out` holds a finished item.
-  bool ingest(const uint8_t* data, std::size_t n, const msghdr& msg, std::size_t max_message, Received& out);
+  // `borrow`: a whole message may be handed out as a view of `data` instead of a copy.
+  bool ingest(const uint8_t* data, std::size_t n, const msghdr& msg, std::size_t max_message, bool borrow,
+              Received& out);
   UniqueFd fd_;
   bool message_sources_ = true;
   // partial message being reassembled (one-to-many sockets deliver one message at a time by default)
