@@ -87,7 +87,9 @@ bool Relay::open_listener(ListenerRt& l, std::string& error) {
   l.side.name = l.cfg.name;
   l.side.socket = sctp::Socket::open(family_of(addrs), options_for(l.cfg.out_streams, l.cfg.in_streams), ec);
   if (!ec) l.side.socket.bind(addrs, ec);
-  if (!ec) l.side.socket.listen(128, ec);
+  // A deep backlog: INITs beyond it are dropped and retried only after RTO.Initial (3 s), which a
+  // burst of peers connecting at once (a restart of the far side) would all pay.
+  if (!ec) l.side.socket.listen(4096, ec);
   if (ec) {
     error = "listener " + l.cfg.name + " on " + join(l.cfg.addresses) + " port " +
             std::to_string(l.cfg.port) + ": " + ec.message();
