@@ -85,7 +85,12 @@ bool Relay::open_listener(ListenerRt& l, std::string& error) {
     return false;
   }
   l.side.name = l.cfg.name;
-  l.side.socket = sctp::Socket::open(family_of(addrs), options_for(l.cfg.out_streams, l.cfg.in_streams), ec);
+  sctp::SocketOptions opts = options_for(l.cfg.out_streams, l.cfg.in_streams);
+  // Every association of the listener shares this receive buffer, notifications included: when a
+  // burst of peers connects, a full buffer makes the kernel drop COOKIE-ECHOs (their COMM_UP has
+  // no room), and those peers retry only after the initial RTO of 3 s.
+  opts.rcvbuf = 8 << 20;
+  l.side.socket = sctp::Socket::open(family_of(addrs), opts, ec);
   if (!ec) l.side.socket.bind(addrs, ec);
   // A deep backlog: INITs beyond it are dropped and retried only after RTO.Initial (3 s), which a
   // burst of peers connecting at once (a restart of the far side) would all pay.
