@@ -95,7 +95,6 @@ std::unique_ptr<SignalEvent> Dispatcher::signal(int signo, SignalEvent::Callback
 }
 
 bool Dispatcher::run() { return event_base_loop(base(), 0) >= 0; }
-void Dispatcher::run_once_nonblocking() { event_base_loop(base(), EVLOOP_NONBLOCK | EVLOOP_ONCE); }
 void Dispatcher::exit() { event_base_loopbreak(base()); }
 
 }  // namespace sctprelay::event

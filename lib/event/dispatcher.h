@@ -86,8 +86,6 @@ class Dispatcher {
 
   // Runs until exit() (or no events remain). Returns false on a libevent error.
   bool run();
-  // Runs one nonblocking pass over ready events (for tests).
-  void run_once_nonblocking();
   void exit();
 
   const char* backend() const { return event_base_get_method(base_.get()); }

@@ -43,8 +43,6 @@ void OutQueue::push_back(QueuedMessage&& m) {
   ++count_;
 }
 
-void OutQueue::push_front(QueuedMessage&& m) { insert_at(0, std::move(m)); }
-
 void OutQueue::insert_at(std::size_t pos, QueuedMessage&& m) {
   if (pos > count_) pos = count_;
   push_back(std::move(m));
@@ -70,19 +68,13 @@ void OutQueue::release_if_idle() {
 std::size_t OutQueue::expire(Clock::time_point now) {
   if (!settings_.ttl) return 0;
   std::size_t n = 0;
-  // Messages are in arrival order, except ones the kernel handed back: those went in with their
-  // original timestamps at the front, so the oldest are still first.
+  // Messages are in arrival order, so expiry stops at the first young one. Messages the kernel
+  // handed back go in at the front stamped when they came back, which can delay the expiry of
+  // those behind them by at most their own TTL.
   while (count_ > 0 && now - front().enqueued > *settings_.ttl) {
     pop_front();
     ++n;
   }
-  return n;
-}
-
-std::size_t OutQueue::clear() {
-  std::size_t n = count_;
-  std::vector<QueuedMessage>().swap(slots_);
-  head_ = count_ = bytes_ = retained_ = 0;
   return n;
 }
 

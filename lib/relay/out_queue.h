@@ -59,8 +59,6 @@ class OutQueue {
   void push_back(const sctp::MessageInfo& info, const uint8_t* data, std::size_t len, Clock::time_point at,
                  const Origin& origin);
   void push_back(QueuedMessage&& m);
-  // Put a message back at the front (a send that could not complete), keeping order.
-  void push_front(QueuedMessage&& m);
   // Insert at position `pos` from the front (messages handed back by the kernel, in their order).
   void insert_at(std::size_t pos, QueuedMessage&& m);
   QueuedMessage& front() { return slots_[head_]; }
@@ -69,8 +67,6 @@ class OutQueue {
 
   // Drops messages older than the TTL from the front; returns how many.
   std::size_t expire(Clock::time_point now);
-  // Empties the queue and frees its memory; returns how many were dropped.
-  std::size_t clear();
 
  private:
   QueuedMessage& at(std::size_t i) { return slots_[(head_ + i) % slots_.size()]; }

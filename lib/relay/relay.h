@@ -75,7 +75,8 @@ class Relay {
   void deliver(Endpoint* ep, const sctp::MessageInfo& info, Bytes data,
                SocketSide& source, const Origin& origin);
   void record_origin(Endpoint& ep, uint16_t stream, const Origin& origin);
-  bool send_gone(int error) const;
+  // Counts a failed send and logs it; true when the message should be kept (association ending).
+  bool keep_after_send_error(const Endpoint& ep, const std::error_code& ec);
   // True when the stream fits the endpoint's negotiated streams (after mapping, if configured).
   bool fit_stream(Endpoint& ep, sctp::MessageInfo& info) {
     return ep.out_streams == 0 || info.stream < ep.out_streams || map_stream(ep, info);

@@ -144,9 +144,16 @@ void Relay::record_origin(Endpoint& ep, uint16_t stream, const Origin& origin) {
   ep.origins[stream] = origin;
 }
 
-bool Relay::send_gone(int error) const {
-  // The association is ending or ended: the message must wait (peer) for the next one.
-  return error == EPIPE || error == ENOTCONN || error == ESHUTDOWN || error == ECONNRESET || error == EINVAL;
+bool Relay::keep_after_send_error(const Endpoint& ep, const std::error_code& ec) {
+  stats_.send_errors++;
+  // The association is ending or ended: the message waits (a peer's, for the next association).
+  bool gone = ec.value() == EPIPE || ec.value() == ENOTCONN || ec.value() == ESHUTDOWN ||
+              ec.value() == ECONNRESET || ec.value() == EINVAL;
+  if (gone)
+    LOG_DEBUG("%s: association ending (%s): message kept", ep.label.c_str(), ec.message().c_str());
+  else
+    LOG_WARN("%s: send failed, message dropped: %s", ep.label.c_str(), ec.message().c_str());
+  return gone;
 }
 
 void Relay::deliver(Endpoint* ep, const sctp::MessageInfo& info, Bytes data,
@@ -219,14 +226,9 @@ void Relay::flush_side(SocketSide& side) {
     if (i == n) break;
     // Message i did not go.
     Endpoint& ep = *side.staged_meta[i].ep;
-    if (status == sctp::SendStatus::Error) {
-      stats_.send_errors++;
-      if (!send_gone(ec.value())) {
-        LOG_WARN("%s: send failed, message dropped: %s", ep.label.c_str(), ec.message().c_str());
-        ++i;
-        continue;
-      }
-      LOG_DEBUG("%s: association ending (%s): message queued", ep.label.c_str(), ec.message().c_str());
+    if (status == sctp::SendStatus::Error && !keep_after_send_error(ep, ec)) {
+      ++i;
+      continue;
     }
     // The socket is full (or the association ending): this and the rest of the batch wait in
     // their queues, in order; the queues drain when the socket can take more.
@@ -270,9 +272,7 @@ void Relay::flush(Endpoint& ep) {
       want_write(ep);
       break;
     }
-    stats_.send_errors++;
-    if (send_gone(ec.value())) break;  // kept; the association's end is on its way
-    LOG_WARN("%s: send failed, message dropped: %s", ep.label.c_str(), ec.message().c_str());
+    if (keep_after_send_error(ep, ec)) break;  // the association's end is on its way
     ep.queue.pop_front();
   }
   if (may_release(ep)) release_sources(ep);

@@ -21,6 +21,5 @@ void notify_reloading(const std::string& status) {
 }
 
 void notify_stopping(const std::string& status) { send("STOPPING=1\nSTATUS=" + status); }
-void notify_status(const std::string& status) { send("STATUS=" + status); }
 
 }  // namespace sctprelay::systemd

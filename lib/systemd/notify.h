@@ -8,6 +8,5 @@ namespace sctprelay::systemd {
 void notify_ready(const std::string& status);
 void notify_reloading(const std::string& status);
 void notify_stopping(const std::string& status);
-void notify_status(const std::string& status);
 
 }  // namespace sctprelay::systemd
