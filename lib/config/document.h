@@ -59,6 +59,8 @@ void read_destination(Diagnostics& diag, const Field& item, Document& doc);
 void read_route(Diagnostics& diag, const Field& item, size_t index, Document& doc);
 
 // Shared pieces of listeners and peer destinations.
+// The required `name`: its value and position; a missing or bad one marks the names incomplete.
+void read_required_name(Diagnostics& diag, MapReader& map, Document& doc, std::string& out, Spot& mark);
 // `address` (one) or `addresses` (a list): canonical texts and their positions.
 void read_addresses(Diagnostics& diag, MapReader& map, bool connect, std::vector<std::string>& out,
                     std::vector<Spot>& marks);

@@ -135,10 +135,7 @@ void read_destination(Diagnostics& diag, const Field& item, Document& doc) {
   DestinationMarks marks;
   d.where = item.where;
 
-  auto name = map.require("name");
-  if (name) marks.name = Spot{name->where, name->path};
-  if (auto n = name ? read_name(diag, *name) : std::nullopt) d.name = *n;
-  else doc.names_complete = false;
+  read_required_name(diag, map, doc, d.name, marks.name);
 
   bool kind_known = true;
   if (auto f = map.take("kind")) {

@@ -65,4 +65,11 @@ void read_streams(Diagnostics& diag, MapReader& map, uint16_t& out_streams, uint
   }
 }
 
+void read_required_name(Diagnostics& diag, MapReader& map, Document& doc, std::string& out, Spot& mark) {
+  auto name = map.require("name");
+  if (name) mark = Spot{name->where, name->path};
+  if (auto n = name ? read_name(diag, *name) : std::nullopt) out = *n;
+  else doc.names_complete = false;
+}
+
 }  // namespace sctprelay::config

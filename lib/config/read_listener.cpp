@@ -10,10 +10,7 @@ void read_listener(Diagnostics& diag, const Field& item, Document& doc) {
   ListenerMarks marks;
   l.where = item.where;
 
-  auto name = map.require("name");
-  if (name) marks.name = Spot{name->where, name->path};
-  if (auto n = name ? read_name(diag, *name) : std::nullopt) l.name = *n;
-  else doc.names_complete = false;
+  read_required_name(diag, map, doc, l.name, marks.name);
 
   read_addresses(diag, map, false, l.addresses, marks.addresses);
   if (auto port = map.require("port")) {
