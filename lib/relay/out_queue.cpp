@@ -1,5 +1,6 @@
 #include "relay/out_queue.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace sctprelay::relay {
@@ -48,6 +49,27 @@ void OutQueue::insert_at(std::size_t pos, QueuedMessage&& m) {
   push_back(std::move(m));
   // Rotate the new last element down to `pos` (rare: only for messages the kernel handed back).
   for (std::size_t i = count_ - 1; i > pos; --i) std::swap(at(i), at(i - 1));
+}
+
+void OutQueue::put_back(std::vector<QueuedMessage>&& returned) {
+  if (returned.empty()) return;
+  std::vector<QueuedMessage> front;
+  while (count_ > 0 && this->front().returned) {
+    front.push_back(std::move(this->front()));
+    pop_front();
+  }
+  for (auto& m : returned) front.push_back(std::move(m));
+  std::stable_sort(front.begin(), front.end(),
+                   [](const QueuedMessage& a, const QueuedMessage& b) { return seq_before(a.seq, b.seq); });
+  // Rebuild: the merged returned messages, then what was queued behind them.
+  std::vector<QueuedMessage> rest;
+  rest.reserve(count_);
+  while (count_ > 0) {
+    rest.push_back(std::move(this->front()));
+    pop_front();
+  }
+  for (auto& m : front) push_back(std::move(m));
+  for (auto& m : rest) push_back(std::move(m));
 }
 
 void OutQueue::pop_front() {

@@ -27,7 +27,14 @@ struct QueuedMessage {
   std::vector<uint8_t> data;
   Clock::time_point enqueued;
   Origin origin;
+  // Messages a dying association handed back (SEND_FAILED), put back ahead of the rest:
+  uint32_t seq = 0;              // the send sequence number it went out with (send order)
+  bool returned = false;
+  bool maybe_delivered = false;  // every piece had been transmitted: the peer may have it already
 };
+
+// Serial-number order of 32-bit send sequence numbers (they wrap).
+inline bool seq_before(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
 
 // Messages live in a ring of slots that keep their buffers when popped, so a queue in steady use
 // allocates nothing per message; an emptied queue that grew large gives its memory back.
@@ -59,8 +66,11 @@ class OutQueue {
   void push_back(const sctp::MessageInfo& info, const uint8_t* data, std::size_t len, Clock::time_point at,
                  const Origin& origin);
   void push_back(QueuedMessage&& m);
-  // Insert at position `pos` from the front (messages handed back by the kernel, in their order).
+  // Insert at position `pos` from the front.
   void insert_at(std::size_t pos, QueuedMessage&& m);
+  // Puts messages handed back by the kernel in front of everything not yet sent, merged by send
+  // sequence with those handed back before (they come back in teardown order, not send order).
+  void put_back(std::vector<QueuedMessage>&& returned);
   QueuedMessage& front() { return slots_[head_]; }
   QueuedMessage& operator[](std::size_t i) { return at(i); }
   void pop_front();

@@ -1,11 +1,8 @@
 // Relay configuration: building listeners, destinations, groups and routes from a Config, keeping
-// what a reload leaves unchanged, and the graceful stop.
+// what a reload leaves unchanged; creating and retiring associations.
 #include "relay/relay.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
-#include <cstring>
 
 #include "relay/address_match.h"
 #include "util/log.h"
@@ -15,20 +12,10 @@ namespace {
 
 using std::chrono::milliseconds;
 
-sctp::SocketOptions options_for(uint16_t out_streams, uint16_t in_streams) {
-  sctp::SocketOptions o;
-  o.sender_dry_events = false;  // only wanted while stopping (see Relay::stop)
-  o.message_sources = false;    // associations are known by id
-  o.out_streams = out_streams;
-  o.in_streams = in_streams;
-  return o;
-}
-
-int family_of(const std::vector<sctp::Address>& addrs) {
-  for (auto& a : addrs)
-    if (a.family() == AF_INET6) return AF_INET6;
-  return AF_INET;
-}
+// Every association of a listener shares its receive buffer until it is peeled off, notifications
+// included: when a burst of peers connects, a full buffer makes the kernel drop COOKIE-ECHOs
+// (their COMM_UP has no room), and those peers retry only after the initial RTO of 3 s.
+constexpr int kListenerReceiveBuffer = 8 << 20;
 
 bool same_listener(const config::Listener& a, const config::Listener& b) {
   return a.addresses == b.addresses && a.port == b.port && a.out_streams == b.out_streams &&
@@ -37,7 +24,7 @@ bool same_listener(const config::Listener& a, const config::Listener& b) {
 
 bool same_peer(const config::Destination& a, const config::Destination& b) {
   return a.kind == b.kind && a.addresses == b.addresses && a.port == b.port &&
-         a.out_streams == b.out_streams && a.in_streams == b.in_streams;
+         a.out_streams == b.out_streams && a.in_streams == b.in_streams && a.associations == b.associations;
 }
 
 std::string join(const std::vector<std::string>& v) {
@@ -50,30 +37,66 @@ std::string join(const std::vector<std::string>& v) {
 
 Relay::Relay(event::Dispatcher& dispatcher) : dispatcher_(dispatcher) {
   ttl_timer_ = dispatcher_.timer([this] { expire_queues(); });
+  retry_timer_ = dispatcher_.timer([this] { retry_sends(); });
+  liveness_timer_ = dispatcher_.timer([this] { check_paused_liveness(); });
+  reaper_ = dispatcher_.timer([this] { graveyard_.clear(); });
 }
 
 Relay::~Relay() {
-  // Endpoints reference sockets in other objects (pauses, write lists): let go of them first.
-  release_all_pauses();
-  routes_.clear();
-  groups_.clear();
-  peers_.clear();
+  graveyard_.clear();
+  assocs_.clear();
   listeners_.clear();
 }
 
 std::size_t Relay::association_count() const {
   std::size_t n = 0;
-  for (auto& [_, l] : listeners_) n += l->assocs.size();
-  for (auto& [_, p] : peers_) n += p->ep.up ? 1 : 0;
+  for (auto& [_, a] : assocs_) n += (a->up && !a->retired) ? 1 : 0;
   return n;
 }
 
 std::size_t Relay::queued_messages() const {
   std::size_t n = 0;
-  for (auto& [_, l] : listeners_)
-    for (auto& [_, a] : l->assocs) n += a->ep.queue.size();
-  for (auto& [_, p] : peers_) n += p->ep.queue.size();
+  for (auto& [_, a] : assocs_) n += a->retired ? 0 : a->queue.size();
   return n;
+}
+
+Association& Relay::create(Association::Role role, std::string label) {
+  uint64_t id = new_id();
+  auto a = std::make_unique<Association>(id, role, std::move(label));
+  Association& ref = *a;
+  assocs_.emplace(id, std::move(a));
+  return ref;
+}
+
+void Relay::retire(Association& a) {
+  if (a.retired) return;
+  release_held(a);
+  for (uint64_t t : a.holds)
+    if (Association* target = find(t)) {
+      auto& h = target->held_sources;
+      h.erase(std::remove(h.begin(), h.end(), a.id), h.end());
+    }
+  a.holds.clear();
+  a.retired = true;
+  a.update_watch();
+  if (a.reconnect) a.reconnect->disarm();
+  awaiting_dry_.erase(a.id);
+  if (a.role == Association::Role::Accepted) {
+    if (auto l = listeners_.find(a.listener); l != listeners_.end()) l->second->accepted.erase(a.assoc);
+  } else if (auto p = peers_.find(a.destination); p != peers_.end()) {
+    if (a.owner) p->second->per_source.erase(a.owner);
+    if (p->second->shared == &a) p->second->shared = nullptr;
+  }
+  // Staged sends for it in this batch are discarded with it.
+  if (!a.staged.empty()) {
+    staged_targets_.erase(std::remove(staged_targets_.begin(), staged_targets_.end(), &a), staged_targets_.end());
+    a.staged.clear();
+    a.staged_meta.clear();
+  }
+  auto it = assocs_.find(a.id);
+  graveyard_.push_back(std::move(it->second));
+  assocs_.erase(it);
+  reaper_->arm(milliseconds(0));
 }
 
 bool Relay::open_listener(ListenerRt& l, std::string& error) {
@@ -84,113 +107,225 @@ bool Relay::open_listener(ListenerRt& l, std::string& error) {
     error = "listener " + l.cfg.name + ": bad address " + bad;
     return false;
   }
-  l.side.name = l.cfg.name;
-  sctp::SocketOptions opts = options_for(l.cfg.out_streams, l.cfg.in_streams);
-  // Every association of the listener shares this receive buffer, notifications included: when a
-  // burst of peers connects, a full buffer makes the kernel drop COOKIE-ECHOs (their COMM_UP has
-  // no room), and those peers retry only after the initial RTO of 3 s.
-  opts.rcvbuf = 8 << 20;
-  l.side.socket = sctp::Socket::open(family_of(addrs), opts, ec);
-  if (!ec) l.side.socket.bind(addrs, ec);
+  sctp::SocketOptions opts;
+  opts.sender_dry_events = false;  // only wanted while stopping
+  opts.message_sources = false;    // associations are known by id
+  opts.out_streams = l.cfg.out_streams;
+  opts.in_streams = l.cfg.in_streams;
+  opts.rcvbuf = kListenerReceiveBuffer;
+  l.socket = sctp::Socket::open(sctp::family_for(addrs), opts, ec);
+  if (!ec) l.socket.bind(addrs, ec);
   // A deep backlog: INITs beyond it are dropped and retried only after RTO.Initial (3 s), which a
   // burst of peers connecting at once (a restart of the far side) would all pay.
-  if (!ec) l.side.socket.listen(4096, ec);
+  if (!ec) l.socket.listen(4096, ec);
   if (ec) {
-    error = "listener " + l.cfg.name + " on " + join(l.cfg.addresses) + " port " +
-            std::to_string(l.cfg.port) + ": " + ec.message();
-    l.side.socket.close();
+    error = "listener " + l.cfg.name + " on " + join(l.cfg.addresses) + " port " + std::to_string(l.cfg.port) +
+            ": " + ec.message();
+    l.socket.close();
     return false;
   }
+  l.socket.set_reassembly_budget(&budget_);
+  // The kernel counts twice what is asked for; less than that means net.core.rmem_max capped it.
+  int granted = l.socket.receive_buffer();
+  if (granted < 2 * kListenerReceiveBuffer)
+    LOG_WARN("listener %s: receive buffer is %d bytes, not the %d asked for (net.core.rmem_max caps it; "
+             "a burst of connecting peers may wait for retransmissions: raise it, see 60-sctprelayd.conf)",
+             l.cfg.name.c_str(), granted / 2, kListenerReceiveBuffer);
   ListenerRt* self = &l;
-  l.side.io = dispatcher_.file_event(l.side.socket.fd(), [this, self](uint32_t ready) {
-    on_io(self->side, ready, self, nullptr);
+  l.io = dispatcher_.file_event(l.socket.fd(), [this, self](uint32_t) {
+    if (!self->stop_hold) read_listener(*self);
+    check_stopped();
   });
-  update_watch(l.side);
+  l.io->watch(event::Readable);
   LOG_INFO("listener %s listening on %s port %u (streams out %u in %u)", l.cfg.name.c_str(),
            join(l.cfg.addresses).c_str(), l.cfg.port, l.cfg.out_streams, l.cfg.in_streams);
   return true;
 }
 
-void Relay::open_peer(PeerRt& p) {
-  p.side.name = p.cfg.name;
-  p.ep.label = p.cfg.name;
-  p.ep.side = &p.side;
-  if (!p.ep.id) {
-    p.ep.id = new_endpoint_id();
-    endpoints_by_id_[p.ep.id] = &p.ep;
-  }
-  PeerRt* self = &p;
-  p.reconnect = dispatcher_.timer([this, self] { connect_peer(*self); });
-  p.backoff = milliseconds(0);
-  connect_peer(p);
-}
-
-void Relay::connect_peer(PeerRt& p) {
-  if (stopping_) return;
-  std::error_code ec;
-  auto addrs = sctp::parse_addresses(p.cfg.addresses, p.cfg.port, ec);
-  if (!p.side.socket) {
-    p.side.socket = sctp::Socket::open(family_of(addrs), options_for(p.cfg.out_streams, p.cfg.in_streams), ec);
-    if (ec) {
-      LOG_ERROR("destination %s: cannot open socket: %s", p.cfg.name.c_str(), ec.message().c_str());
-      schedule_reconnect(p);
-      return;
+// Listeners change all together or not at all: new and changed ones are bound first; a changed
+// one whose address the old socket still holds is rebound after that socket closes, and if that
+// fails the old socket is bound again and the whole reload is refused. Accepted associations are
+// on sockets of their own, so rebinding a listener never takes them down.
+bool Relay::apply_listeners(const config::Config& next, std::string& error) {
+  std::map<std::string, std::unique_ptr<ListenerRt>> opened;
+  std::vector<std::string> rebind;  // changed listeners that must wait for their old socket
+  for (auto& lc : next.listeners) {
+    auto old = listeners_.find(lc.name);
+    if (old != listeners_.end() && same_listener(old->second->cfg, lc)) continue;
+    auto l = std::make_unique<ListenerRt>();
+    l->cfg = lc;
+    std::string err;
+    if (open_listener(*l, err)) {
+      opened.emplace(lc.name, std::move(l));
+    } else if (old != listeners_.end()) {
+      rebind.push_back(lc.name);
+    } else {
+      error = err;
+      return false;  // `opened` closes what was bound so far
     }
-    PeerRt* self = &p;
-    p.side.io = dispatcher_.file_event(p.side.socket.fd(), [this, self](uint32_t ready) {
-      on_io(self->side, ready, nullptr, self);
-    });
-    update_watch(p.side);
   }
-  sctp_assoc_t id = p.side.socket.connect(addrs, ec);
-  if (ec) {
-    LOG_WARN("destination %s: connect to %s port %u failed: %s", p.cfg.name.c_str(),
-             join(p.cfg.addresses).c_str(), p.cfg.port, ec.message().c_str());
-    schedule_reconnect(p);
-    return;
+  // Close the old sockets of changed listeners that must be rebound, and try.
+  std::map<std::string, std::unique_ptr<ListenerRt>> set_aside;
+  for (auto& name : rebind) {
+    set_aside.emplace(name, std::move(listeners_[name]));
+    set_aside[name]->io.reset();
+    set_aside[name]->socket.close();
   }
-  p.connecting = true;
-  p.ep.assoc = id;
-  LOG_DEBUG("destination %s: connecting to %s port %u", p.cfg.name.c_str(), join(p.cfg.addresses).c_str(),
-            p.cfg.port);
+  for (auto& name : rebind) {
+    auto l = std::make_unique<ListenerRt>();
+    l->cfg = *next.find_listener(name);
+    std::string err;
+    if (open_listener(*l, err)) {
+      opened.emplace(name, std::move(l));
+      continue;
+    }
+    // Put every set-aside listener back as it was and refuse the reload.
+    for (auto& [n, old] : set_aside) {
+      std::string again;
+      if (!open_listener(*old, again)) LOG_ERROR("reload: %s (listener left closed)", again.c_str());
+      listeners_[n] = std::move(old);
+    }
+    error = err;
+    return false;
+  }
+  // Commit: keep unchanged listeners, take the new ones, close the rest. Associations keep the
+  // listener's name; those of a listener that is gone are shut down.
+  std::map<std::string, std::unique_ptr<ListenerRt>> result;
+  for (auto& lc : next.listeners) {
+    auto n = opened.find(lc.name);
+    if (n != opened.end()) {
+      auto old = listeners_.find(lc.name);
+      if (old != listeners_.end() && old->second) n->second->accepted.swap(old->second->accepted);
+      if (auto s = set_aside.find(lc.name); s != set_aside.end()) n->second->accepted.swap(s->second->accepted);
+      result.emplace(lc.name, std::move(n->second));
+    } else {
+      auto old = listeners_.find(lc.name);
+      old->second->cfg = lc;
+      result.emplace(lc.name, std::move(old->second));
+    }
+  }
+  for (auto& [name, l] : listeners_) {
+    if (!l || result.count(name)) continue;
+    LOG_INFO("listener %s closed (%zu associations shut down)", name.c_str(), l->accepted.size());
+    std::vector<uint64_t> ids;
+    for (auto& [_, id] : l->accepted) ids.push_back(id);
+    for (uint64_t id : ids)
+      if (Association* a = find(id)) {
+        stats_.dropped_removed += a->queue.size();
+        a->socket.shutdown(a->assoc);
+        close_per_source_upstreams(a->id);
+        retire(*a);
+      }
+  }
+  listeners_ = std::move(result);
+  return true;
 }
 
-void Relay::schedule_reconnect(PeerRt& p) {
-  if (stopping_) return;
-  p.connecting = false;
-  if (p.backoff.count() == 0)
-    p.backoff = p.cfg.reconnect_min;
-  else
-    p.backoff = std::min(p.cfg.reconnect_max, p.backoff * 2);
-  p.reconnect->arm(p.backoff);
+uint16_t Relay::max_streams_for(const config::Destination& d) const { return d.out_streams; }
+
+void Relay::apply_destinations() {
+  std::map<std::string, std::unique_ptr<PeerRt>> peers;
+  for (auto& dc : cfg_.destinations) {
+    if (dc.kind != config::Destination::Kind::Peer) continue;
+    auto old = peers_.find(dc.name);
+    std::unique_ptr<PeerRt> p;
+    if (old != peers_.end() && same_peer(old->second->cfg, dc)) {
+      p = std::move(old->second);
+      p->cfg = dc;
+    } else {
+      p = std::make_unique<PeerRt>();
+      p->cfg = dc;
+      if (dc.associations == config::UpstreamMode::Shared) {
+        open_shared_upstream(*p);
+        if (old != peers_.end() && old->second->shared) {
+          // Same name, new address: what was queued for it still goes there, in order.
+          auto& q = old->second->shared->queue;
+          while (!q.empty()) {
+            p->shared->queue.push_back(std::move(q.front()));
+            q.pop_front();
+          }
+        }
+      }
+      LOG_INFO("destination %s: %s port %u (streams out %u in %u%s)", dc.name.c_str(), join(dc.addresses).c_str(),
+               dc.port, dc.out_streams, dc.in_streams,
+               dc.associations == config::UpstreamMode::PerSource ? ", one association per source" : "");
+    }
+    auto settle = [&](Association& u) {
+      u.queue.set_settings(dc.queue);
+      u.overflow = dc.stream_overflow;
+      u.track_origins = dc.return_path == config::ReturnPath::Origin;
+    };
+    p->source = table_.source_index(dc.name);
+    if (p->shared) {
+      settle(*p->shared);
+      p->shared->source = p->source;
+    }
+    for (auto& [_, u] : p->per_source) {
+      settle(*u);
+      u->source = p->source;
+    }
+    peers.emplace(dc.name, std::move(p));
+  }
+  for (auto& [name, p] : peers_) {
+    if (!p) continue;  // taken over
+    std::vector<Association*> ups;
+    if (p->shared) ups.push_back(p->shared);
+    for (auto& [_, u] : p->per_source) ups.push_back(u);
+    std::size_t dropped = 0;
+    for (Association* u : ups) {
+      dropped += u->queue.size();
+      if (u->up) u->socket.shutdown(u->assoc);
+    }
+    LOG_INFO("destination %s removed (%zu queued messages dropped)", name.c_str(), dropped);
+    stats_.dropped_removed += dropped;
+    peers_[name] = std::move(p);  // retire() looks it up while it still exists
+    for (Association* u : ups) retire(*u);
+  }
+  peers_ = std::move(peers);
 }
 
-void Relay::join_groups(const ListenerRt& l, Accepted& a) {
+void Relay::join_groups(Association& a) {
   a.groups.clear();
+  a.group_sources.clear();
+  const config::Destination* first = nullptr;
   // Config order, so routes naming an earlier group are tried first.
   for (const auto& dc : cfg_.destinations) {
     if (dc.kind != config::Destination::Kind::Group) continue;
-    GroupRt* g = groups_.at(dc.name).get();
-    if (!group_admits(g->cfg, l.cfg.name, a.peers)) continue;
-    g->members.push_back(&a);
-    a.groups.push_back(g);
+    if (!group_admits(dc, a.listener, a.peers)) continue;
+    GroupRt& g = *groups_.at(dc.name);
+    g.members.push_back(a.id);
+    a.groups.push_back(dc.name);
+    a.group_sources.push_back(g.source);
+    if (!first) first = &dc;
   }
   // The first group's rules apply to a member; an association in no group gets the defaults.
   const config::Destination defaults;
-  const config::Destination& rules = a.groups.empty() ? defaults : a.groups.front()->cfg;
-  a.ep.queue.set_settings(rules.queue);
-  a.ep.overflow = rules.stream_overflow;
-  a.ep.track_origins = !a.groups.empty() && rules.return_path == config::ReturnPath::Origin;
+  const config::Destination& rules = first ? *first : defaults;
+  a.queue.set_settings(rules.queue);
+  a.overflow = rules.stream_overflow;
+  a.track_origins = first && rules.return_path == config::ReturnPath::Origin;
 }
 
 void Relay::rebuild_groups() {
-  for (auto& [_, g] : groups_) g->members.clear();
-  for (auto& [_, l] : listeners_)
-    for (auto& [_, a] : l->assocs) join_groups(*l, *a);
-  // Keep members in arrival order (endpoint ids grow with time) so by-stream choice is stable.
-  for (auto& [_, g] : groups_)
-    std::sort(g->members.begin(), g->members.end(),
-              [](const Accepted* x, const Accepted* y) { return x->ep.id < y->ep.id; });
+  groups_.clear();
+  for (auto& dc : cfg_.destinations) {
+    if (dc.kind != config::Destination::Kind::Group) continue;
+    auto g = std::make_unique<GroupRt>();
+    g->cfg = dc;
+    g->source = table_.source_index(dc.name);
+    groups_.emplace(dc.name, std::move(g));
+  }
+  // Members in arrival order (ids grow with time), so by-stream choice is stable.
+  std::vector<Association*> accepted;
+  for (auto& [_, a] : assocs_)
+    if (a->role == Association::Role::Accepted && !a->retired) accepted.push_back(a.get());
+  std::sort(accepted.begin(), accepted.end(), [](auto* x, auto* y) { return x->id < y->id; });
+  for (Association* a : accepted) {
+    auto l = listeners_.find(a->listener);
+    a->source = l == listeners_.end() ? -1 : l->second->source;
+    if (l != listeners_.end()) a->oversize = l->second->cfg.oversize;
+    join_groups(*a);
+  }
 }
 
 void Relay::rebuild_routes() {
@@ -208,119 +343,19 @@ void Relay::rebuild_routes() {
     for (auto& name : r.to) rt.targets.push_back(resolve(name));
     routes_.push_back(std::move(rt));
   }
-  fallback_ = cfg_.default_action.kind == config::DefaultAction::Kind::Fallback
-                  ? resolve(cfg_.default_action.fallback)
-                  : Target{};
-}
-
-void Relay::release_all_pauses() {
-  for (auto& [_, l] : listeners_)
-    for (auto& [_, a] : l->assocs) release_sources(a->ep);
-  for (auto& [_, p] : peers_) release_sources(p->ep);
+  fallback_ = cfg_.default_action.kind == config::DefaultAction::Kind::Fallback ? resolve(cfg_.default_action.fallback)
+                                                                                : Target{};
 }
 
 bool Relay::apply(const config::Config& next, std::string& error) {
-  // 1. Listeners: keep identical ones (and their associations), open new ones before closing any,
-  //    so a listener that cannot bind leaves everything as it was.
-  std::map<std::string, std::unique_ptr<ListenerRt>> listeners;
-  std::vector<std::string> reopened;  // changed listeners whose old socket must go first
-  for (auto& lc : next.listeners) {
-    auto old = listeners_.find(lc.name);
-    if (old != listeners_.end() && same_listener(old->second->cfg, lc)) continue;
-    auto l = std::make_unique<ListenerRt>();
-    l->cfg = lc;
-    std::string err;
-    if (!open_listener(*l, err)) {
-      // The old listener of that name may hold the very address; that is retried once it is closed.
-      if (old != listeners_.end()) {
-        reopened.push_back(lc.name);
-        continue;
-      }
-      error = err;
-      return false;
-    }
-    listeners.emplace(lc.name, std::move(l));
-  }
-
-  release_all_pauses();
+  if (!apply_listeners(next, error)) return false;
+  // Holds are rebuilt as traffic flows again under the new rules.
+  for (auto& [_, a] : assocs_) release_held(*a);
   cfg_ = next;
   table_ = router::RouteTable(cfg_);
-
-  // Close listeners that are gone or changed; take over the unchanged ones.
-  for (auto it = listeners_.begin(); it != listeners_.end();) {
-    const config::Listener* lc = cfg_.find_listener(it->first);
-    bool keep = lc && !listeners.count(it->first) &&
-                std::find(reopened.begin(), reopened.end(), it->first) == reopened.end() &&
-                same_listener(it->second->cfg, *lc);
-    if (keep) {
-      it->second->cfg = *lc;
-      listeners.emplace(it->first, std::move(it->second));
-    } else {
-      LOG_INFO("listener %s closed (%zu associations)", it->first.c_str(), it->second->assocs.size());
-      for (auto& [_, a] : it->second->assocs) forget_endpoint(a->ep);
-    }
-    it = listeners_.erase(it);
-  }
-  for (auto& name : reopened) {
-    auto l = std::make_unique<ListenerRt>();
-    l->cfg = *cfg_.find_listener(name);
-    std::string err;
-    if (open_listener(*l, err))
-      listeners.emplace(name, std::move(l));
-    else
-      LOG_ERROR("reload: %s (listener left closed)", err.c_str());
-  }
-  listeners_ = std::move(listeners);
+  budget_.limit = cfg_.limits.max_reassembly_bytes;
   for (auto& [name, l] : listeners_) l->source = table_.source_index(name);
-
-  // 2. Peer destinations: keep those whose addresses, port and streams are unchanged.
-  std::map<std::string, std::unique_ptr<PeerRt>> peers;
-  for (auto& dc : cfg_.destinations) {
-    if (dc.kind != config::Destination::Kind::Peer) continue;
-    auto old = peers_.find(dc.name);
-    std::unique_ptr<PeerRt> p;
-    if (old != peers_.end() && same_peer(old->second->cfg, dc)) {
-      p = std::move(old->second);
-      p->cfg = dc;
-    } else {
-      p = std::make_unique<PeerRt>();
-      p->cfg = dc;
-      if (old != peers_.end()) {
-        // Same name, new address: what was queued for it still goes there, in order.
-        auto& q = old->second->ep.queue;
-        while (!q.empty()) {
-          p->ep.queue.push_back(std::move(q.front()));
-          q.pop_front();
-        }
-      }
-      open_peer(*p);
-      LOG_INFO("destination %s: %s port %u (streams out %u in %u)", dc.name.c_str(),
-               join(dc.addresses).c_str(), dc.port, dc.out_streams, dc.in_streams);
-    }
-    p->ep.queue.set_settings(dc.queue);
-    p->ep.overflow = dc.stream_overflow;
-    p->ep.track_origins = dc.return_path == config::ReturnPath::Origin;
-    p->source = table_.source_index(dc.name);
-    peers.emplace(dc.name, std::move(p));
-  }
-  for (auto& [name, p] : peers_) {
-    if (!p) continue;  // taken over
-    LOG_INFO("destination %s removed (%zu queued messages dropped)", name.c_str(), p->ep.queue.size());
-    stats_.dropped_no_target += p->ep.queue.size();
-    if (p->ep.up) p->side.socket.shutdown(p->ep.assoc);
-    forget_endpoint(p->ep);
-  }
-  peers_ = std::move(peers);
-
-  // 3. Groups and routes are derived state: rebuilt from scratch.
-  groups_.clear();
-  for (auto& dc : cfg_.destinations) {
-    if (dc.kind != config::Destination::Kind::Group) continue;
-    auto g = std::make_unique<GroupRt>();
-    g->cfg = dc;
-    g->source = table_.source_index(dc.name);
-    groups_.emplace(dc.name, std::move(g));
-  }
+  apply_destinations();
   rebuild_groups();
   rebuild_routes();
 
@@ -330,92 +365,22 @@ bool Relay::apply(const config::Config& next, std::string& error) {
     ttl_timer_->arm(milliseconds(100));
   else
     ttl_timer_->disarm();
+  liveness_timer_->arm(std::chrono::seconds(1));
   return true;
 }
 
 void Relay::expire_queues() {
   auto now = Clock::now();
-  auto expire = [&](Endpoint& ep) {
-    std::size_t n = ep.queue.expire(now);
-    if (n) {
-      stats_.dropped_ttl += n;
-      LOG_WARN("%s: %zu queued messages expired (ttl)", ep.label.c_str(), n);
-      if (may_release(ep)) release_sources(ep);
-    }
-  };
-  for (auto& [_, l] : listeners_)
-    for (auto& [_, a] : l->assocs) expire(a->ep);
-  for (auto& [_, p] : peers_) expire(p->ep);
+  for (auto& [_, a] : assocs_) {
+    if (a->retired) continue;
+    std::size_t n = a->queue.expire(now);
+    if (!n) continue;
+    stats_.dropped_ttl += n;
+    LOG_WARN("%s: %zu queued messages expired (ttl)", a->label.c_str(), n);
+    release_if_drained(*a);
+    if (a->close_when_drained && a->queue.empty()) close_upstream_when_drained(*a);
+  }
   ttl_timer_->arm(milliseconds(100));
-}
-
-void Relay::stop(std::chrono::milliseconds deadline, std::function<void()> done) {
-  stopping_ = true;
-  stopped_ = std::move(done);
-  // No new traffic from outside; what is already queued may still drain, and replies from peers
-  // still find their way back.
-  for (auto& [_, l] : listeners_) {
-    l->side.pauses++;
-    update_watch(l->side);
-  }
-  for (auto& [_, p] : peers_) p->reconnect->disarm();
-  stop_timer_ = dispatcher_.timer([this] {
-    if (stop_phase_ != StopPhase::ShutdownSent) {
-      if (std::size_t left = queued_messages())
-        LOG_WARN("stop: drain deadline reached with %zu messages still queued (dropped)", left);
-      else if (!awaiting_dry_.empty())
-        LOG_WARN("stop: drain deadline reached with %zu destinations still sending", awaiting_dry_.size());
-      send_shutdown();
-      return;
-    }
-    LOG_WARN("stop: %zu associations did not finish SHUTDOWN in time", association_count());
-    if (stopped_) std::exchange(stopped_, nullptr)();
-  });
-  stop_timer_->arm(deadline);
-  check_stopped();
-}
-
-void Relay::await_sender_dry() {
-  // The relay's queues are empty; what the kernel still holds for the upstream peers is what
-  // remains. SENDER_DRY says when each has it all acknowledged.
-  stop_phase_ = StopPhase::AwaitDry;
-  for (auto& [_, p] : peers_) {
-    if (!p->ep.up) continue;
-    std::error_code ec;
-    if (p->side.socket.watch_sender_dry(ec))
-      awaiting_dry_.insert(p->ep.assoc);
-    else
-      LOG_WARN("stop: %s: cannot watch for SENDER_DRY: %s", p->cfg.name.c_str(), ec.message().c_str());
-  }
-}
-
-void Relay::sender_dry(sctp_assoc_t assoc) {
-  if (stop_phase_ == StopPhase::AwaitDry) awaiting_dry_.erase(assoc);
-}
-
-void Relay::send_shutdown() {
-  stop_phase_ = StopPhase::ShutdownSent;
-  for (auto& [_, l] : listeners_) {
-    for (auto& [id, a] : l->assocs) l->side.socket.shutdown(id);
-    // Read again: SHUTDOWN_COMP arrives on the listener's socket.
-    l->side.pauses--;
-    update_watch(l->side);
-  }
-  for (auto& [_, p] : peers_)
-    if (p->ep.up) p->side.socket.shutdown(p->ep.assoc);
-  // SHUTDOWN takes a round trip; give the peers a moment, then leave regardless.
-  stop_timer_->arm(milliseconds(2000));
-  check_stopped();
-}
-
-void Relay::check_stopped() {
-  if (!stopping_) return;
-  if (stop_phase_ == StopPhase::Draining && queued_messages() == 0) await_sender_dry();
-  if (stop_phase_ == StopPhase::AwaitDry && awaiting_dry_.empty()) send_shutdown();
-  if (stop_phase_ == StopPhase::ShutdownSent && association_count() == 0 && stopped_) {
-    stop_timer_->disarm();
-    std::exchange(stopped_, nullptr)();
-  }
 }
 
 }  // namespace sctprelay::relay

@@ -1,22 +1,69 @@
-// The relay: owns listeners and destinations built from a Config, reads messages, routes them,
-// and sends them on (queueing when a target cannot take more). Single-threaded on a Dispatcher.
+// The relay: builds listeners, destinations, groups and routes from a Config, reads messages from
+// every association, routes them and sends them on, queueing per association when a target cannot
+// take more. Single-threaded on a Dispatcher.
+//
+// Where each job lives (one file each):
+//   relay.cpp        configuration: apply (first start and reload), listeners' sockets
+//   accepting.cpp    listeners: new associations peeled off onto their own sockets, their end
+//   upstream.cpp     peer destinations: connecting, reconnecting, per-source associations, redelivery
+//   reading.cpp      reading an association: messages, oversize policy, notifications
+//   forwarding.cpp   choosing routes and targets, the return path
+//   sending.cpp      sending now or queueing, draining queues, send error classes
+//   backpressure.cpp holding sources back while a target's queue is full, and letting them go
+//   stopping.cpp     the graceful stop
+// Associations are owned here, in assocs_, and named elsewhere by id; one is deleted only from
+// the loop's next turn (retire), so no callback ever runs on a deleted one.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "config/config.h"
 #include "event/dispatcher.h"
-#include "relay/runtime.h"
+#include "relay/association.h"
 #include "relay/stats.h"
 #include "router/route_table.h"
 
 namespace sctprelay::relay {
 
 using Bytes = std::span<const uint8_t>;
+
+struct ListenerRt {
+  config::Listener cfg;
+  sctp::Socket socket;
+  std::unique_ptr<event::FileEvent> io;
+  int source = -1;                                         // route-table source index
+  std::unordered_map<sctp_assoc_t, uint64_t> accepted;     // kernel id -> association id
+  bool stop_hold = false;
+};
+
+struct PeerRt {
+  config::Destination cfg;
+  int source = -1;
+  Association* shared = nullptr;                       // associations: shared (lives as long as this)
+  std::unordered_map<uint64_t, Association*> per_source;  // source association id -> its upstream
+};
+
+struct GroupRt {
+  config::Destination cfg;
+  int source = -1;
+  std::vector<uint64_t> members;  // association ids, in order of arrival
+  std::size_t next = 0;           // round-robin position
+};
+
+struct Target {
+  PeerRt* peer = nullptr;
+  GroupRt* group = nullptr;
+};
+struct RouteRt {
+  const config::Route* cfg = nullptr;
+  std::vector<Target> targets;
+  std::size_t next = 0;
+};
 
 class Relay {
  public:
@@ -38,91 +85,122 @@ class Relay {
   std::size_t queued_messages() const;
 
  private:
-  // relay.cpp: configuration
+  // relay.cpp
   bool open_listener(ListenerRt& l, std::string& error);
-  void open_peer(PeerRt& p);
-  void connect_peer(PeerRt& p);
-  void schedule_reconnect(PeerRt& p);
+  bool apply_listeners(const config::Config& next, std::string& error);
+  void apply_destinations();
   void rebuild_groups();
-  void join_groups(const ListenerRt& l, Accepted& a);
+  void join_groups(Association& a);
   void rebuild_routes();
-  void release_all_pauses();
-
-  // relay_io.cpp: reading and events
-  void on_io(SocketSide& side, uint32_t ready, ListenerRt* listener, PeerRt* peer);
-  void read_side(SocketSide& side, ListenerRt* listener, PeerRt* peer);
-  void on_listener_notification(ListenerRt& l, const sctp::Received& item);
-  void on_peer_notification(PeerRt& p, const sctp::Notification& n);
-  void accepted_up(ListenerRt& l, const sctp::AssocChange& c, const sctp::Address& from);
-  void accepted_down(ListenerRt& l, sctp_assoc_t assoc, const char* why, bool aborted);
-  void peer_down(PeerRt& p, const char* why, bool aborted);
-  void update_watch(SocketSide& side);
-  void check_stopped();
-  void await_sender_dry();
-  void sender_dry(sctp_assoc_t assoc);
-  void send_shutdown();
-
-  // relay_forward.cpp: routing and sending
-  void from_accepted(ListenerRt& l, Accepted& a, sctp::MessageInfo info, Bytes data);
-  void from_peer(PeerRt& p, sctp::MessageInfo info, Bytes data);
-  bool return_to_origin(Endpoint& from, sctp::MessageInfo info, Bytes data,
-                        SocketSide& source);
-  void apply_route(int route, Endpoint* from, const sctp::MessageInfo& info, Bytes data,
-                   SocketSide& source);
-  void apply_default(Endpoint* from, const sctp::MessageInfo& info, Bytes data,
-                     SocketSide& source);
-  Endpoint* pick(const Target& t, uint16_t stream);
-  void deliver(Endpoint* ep, const sctp::MessageInfo& info, Bytes data,
-               SocketSide& source, const Origin& origin);
-  void record_origin(Endpoint& ep, uint16_t stream, const Origin& origin);
-  // Counts a failed send and logs it; true when the message should be kept (association ending).
-  bool keep_after_send_error(const Endpoint& ep, const std::error_code& ec);
-  // True when the stream fits the endpoint's negotiated streams (after mapping, if configured).
-  bool fit_stream(Endpoint& ep, sctp::MessageInfo& info) {
-    return ep.out_streams == 0 || info.stream < ep.out_streams || map_stream(ep, info);
+  Association& create(Association::Role role, std::string label);
+  void retire(Association& a);  // closes it; deleted on the loop's next turn
+  Association* find(uint64_t id) {
+    auto it = assocs_.find(id);
+    return it == assocs_.end() || it->second->retired ? nullptr : it->second.get();
   }
-  bool map_stream(Endpoint& ep, sctp::MessageInfo& info);  // the stream is beyond: map or reject
-  void flush(Endpoint& ep);
-  void stage(Endpoint& ep, const sctp::MessageInfo& info, Bytes data, SocketSide& source,
+  uint16_t max_streams_for(const config::Destination& d) const;
+
+  // accepting.cpp
+  void read_listener(ListenerRt& l);
+  void accept_association(ListenerRt& l, const sctp::AssocChange& c, const sctp::Address& from);
+  void accepted_down(Association& a, const char* why, bool aborted);
+
+  // upstream.cpp
+  void open_shared_upstream(PeerRt& p);
+  Association& open_upstream(const config::Destination& d, std::string label, uint64_t owner,
+                             uint16_t out_streams, uint16_t in_streams);
+  void connect_upstream(Association& u);
+  void schedule_reconnect(Association& u);
+  Association* per_source_upstream(PeerRt& p, Association& source);
+  void on_upstream_notification(Association& u, const sctp::Notification& n);
+  void upstream_down(Association& u, const char* why, bool aborted);
+  void take_back_returned(Association& u);
+  void close_per_source_upstreams(uint64_t owner);
+  void close_upstream_when_drained(Association& u);
+
+  // reading.cpp
+  void on_association_io(Association& a, uint32_t ready);
+  void read_association(Association& a);
+  void on_item(Association& a, const sctp::Received& item);
+  void on_oversize(Association& a, const sctp::Received& item, bool budget);
+  void on_accepted_notification(Association& a, const sctp::Received& item);
+
+  // forwarding.cpp
+  void route_message(Association& from, sctp::MessageInfo info, Bytes data);
+  bool return_to_origin(Association& from, sctp::MessageInfo info, Bytes data);
+  void apply_route(int route, Association& from, const sctp::MessageInfo& info, Bytes data);
+  void apply_default(Association& from, const sctp::MessageInfo& info, Bytes data);
+  Association* pick(const Target& t, Association& from, uint16_t stream);
+  void record_origin(Association& to, uint16_t stream, const Origin& origin);
+
+  // sending.cpp
+  void deliver(Association* to, const sctp::MessageInfo& info, Bytes data, Association& from,
+               const Origin& origin);
+  bool fit_stream(Association& to, sctp::MessageInfo& info) {
+    return to.out_streams == 0 || info.stream < to.out_streams || map_stream(to, info);
+  }
+  bool map_stream(Association& to, sctp::MessageInfo& info);
+  bool fits_send_buffer(Association& to, std::size_t len);
+  void stage(Association& to, const sctp::MessageInfo& info, Bytes data, Association& from,
              const Origin& origin);
   void flush_staged();
-  void flush_side(SocketSide& side);
-  void enqueue(Endpoint& ep, const sctp::MessageInfo& info, const uint8_t* data, std::size_t len,
-               SocketSide* source, const Origin& origin);
-  void want_write(Endpoint& ep);
-  void forget_endpoint(Endpoint& ep);
-  void hold_source(Endpoint& ep, SocketSide& source);
-  void release_sources(Endpoint& ep);
-  // Sources held back for `ep` may read again: its queue is below half its limits and, while it
-  // is up, below the soft limit's low water too.
-  static bool may_release(Endpoint& ep) {
-    return ep.queue.below_low_water() && (!ep.up || ep.queue.below_soft_low_water());
-  }
+  void flush_staged(Association& to);
+  void enqueue(Association& to, const sctp::MessageInfo& info, const uint8_t* data, std::size_t len,
+               Association* from, const Origin& origin);
+  void drain(Association& to);
+  void sent(Association& to, const sctp::OutMessage& m, const Origin& origin);
+  // What to do after message `m` failed with `ec`: true = drop it and go on with the next.
+  bool drop_after_send_error(Association& to, const std::error_code& ec, std::size_t len);
+  void want_write(Association& to);
+  void retry_later(Association& to);
+  void retry_sends();
   void expire_queues();
-  uint64_t new_endpoint_id() { return ++last_endpoint_id_; }
+
+  // backpressure.cpp
+  void hold(Association& source, Association& target);
+  void release_held(Association& target);
+  void release_if_drained(Association& target);
+  static bool may_release(Association& t) {
+    return t.queue.below_low_water() && (!t.up || t.queue.below_soft_low_water());
+  }
+  void check_paused_liveness();
+
+  // stopping.cpp
+  void check_stopped();
+  void await_sender_dry();
+  void send_shutdown();
+
+  uint64_t new_id() { return ++last_id_; }
 
   event::Dispatcher& dispatcher_;
   config::Config cfg_;
   router::RouteTable table_;
+  std::unordered_map<uint64_t, std::unique_ptr<Association>> assocs_;
+  std::vector<std::unique_ptr<Association>> graveyard_;   // retired, deleted on the next turn
+  std::unique_ptr<event::Timer> reaper_;
   std::map<std::string, std::unique_ptr<ListenerRt>> listeners_;
   std::map<std::string, std::unique_ptr<PeerRt>> peers_;
   std::map<std::string, std::unique_ptr<GroupRt>> groups_;
   std::vector<RouteRt> routes_;
   Target fallback_;
-  std::unordered_map<uint64_t, Endpoint*> endpoints_by_id_;
-  uint64_t last_endpoint_id_ = 0;
+  uint64_t last_id_ = 0;
+  sctp::ReassemblyBudget budget_;
   sctp::ReceiveBatch batch_;
-  std::vector<SocketSide*> staged_sides_;   // sides with staged sends in the current batch
-  std::vector<sctp::OutMessage> drain_;     // scratch for sending a queue's front in one call
+  std::vector<Association*> staged_targets_;  // associations with staged sends in this batch
+  std::vector<sctp::OutMessage> drain_;       // scratch for sending a queue's front in one call
+  std::vector<uint64_t> retry_;               // associations waiting for the retry timer
   Stats stats_;
   std::unique_ptr<event::Timer> ttl_timer_;
+  std::unique_ptr<event::Timer> retry_timer_;
+  std::unique_ptr<event::Timer> liveness_timer_;
+  std::chrono::steady_clock::time_point last_oversize_log_{};
 
   bool stopping_ = false;
   // Stopping goes: drain the relay's queues, wait until the kernel has every destination's data
   // acknowledged (SENDER_DRY), SHUTDOWN every association, wait for them to finish.
   enum class StopPhase { Draining, AwaitDry, ShutdownSent };
   StopPhase stop_phase_ = StopPhase::Draining;
-  std::unordered_set<sctp_assoc_t> awaiting_dry_;
+  std::unordered_set<uint64_t> awaiting_dry_;
   std::function<void()> stopped_;
   std::unique_ptr<event::Timer> stop_timer_;
 };

@@ -1,27 +1,45 @@
 #include "relay/stats.h"
 
-#include <cstdio>
-
 namespace sctprelay::relay {
 
 std::string Stats::to_string() const {
-  char buf[768];
-  std::snprintf(buf, sizeof buf,
-                "received=%llu forwarded=%llu queued=%llu dropped_no_route=%llu "
-                "dropped_queue_full=%llu dropped_ttl=%llu dropped_oversize=%llu dropped_stream=%llu "
-                "dropped_no_target=%llu dropped_assoc_gone=%llu stream_mapped=%llu requeued=%llu "
-                "send_errors=%llu assoc_up=%llu assoc_down_shutdown=%llu assoc_down_abort=%llu "
-                "assoc_restart=%llu backpressure_pauses=%llu",
-                (unsigned long long)received, (unsigned long long)forwarded, (unsigned long long)queued,
-                (unsigned long long)dropped_no_route, (unsigned long long)dropped_queue_full,
-                (unsigned long long)dropped_ttl, (unsigned long long)dropped_oversize,
-                (unsigned long long)dropped_stream, (unsigned long long)dropped_no_target,
-                (unsigned long long)dropped_assoc_gone, (unsigned long long)stream_mapped,
-                (unsigned long long)requeued, (unsigned long long)send_errors,
-                (unsigned long long)assoc_up, (unsigned long long)assoc_down_shutdown,
-                (unsigned long long)assoc_down_abort, (unsigned long long)assoc_restart,
-                (unsigned long long)backpressure_pauses);
-  return buf;
+  const std::pair<const char*, uint64_t> fields[] = {
+      {"received", received},
+      {"forwarded", forwarded},
+      {"queued", queued},
+      {"dropped_no_route", dropped_no_route},
+      {"dropped_queue_full", dropped_queue_full},
+      {"dropped_ttl", dropped_ttl},
+      {"dropped_oversize", dropped_oversize},
+      {"oversize_aborted", oversize_aborted},
+      {"dropped_reassembly", dropped_reassembly},
+      {"dropped_stream", dropped_stream},
+      {"dropped_no_target", dropped_no_target},
+      {"dropped_assoc_gone", dropped_assoc_gone},
+      {"dropped_removed", dropped_removed},
+      {"dropped_too_big", dropped_too_big},
+      {"dropped_send_error", dropped_send_error},
+      {"dropped_incomplete", dropped_incomplete},
+      {"stream_mapped", stream_mapped},
+      {"requeued", requeued},
+      {"redelivered_maybe_duplicate", redelivered_maybe_duplicate},
+      {"replies_no_owner", replies_no_owner},
+      {"send_errors", send_errors},
+      {"send_retries", send_retries},
+      {"assoc_up", assoc_up},
+      {"assoc_down_shutdown", assoc_down_shutdown},
+      {"assoc_down_abort", assoc_down_abort},
+      {"assoc_restart", assoc_restart},
+      {"backpressure_pauses", backpressure_pauses},
+  };
+  std::string out;
+  for (const auto& [name, value] : fields) {
+    if (!out.empty()) out += ' ';
+    out += name;
+    out += '=';
+    out += std::to_string(value);
+  }
+  return out;
 }
 
 }  // namespace sctprelay::relay

@@ -80,7 +80,12 @@ Notification decode(const std::vector<uint8_t>& buf) {
       out.info.assoc = n.ssf_assoc_id;
       out.info.stream = n.ssfe_info.snd_sid;
       out.info.ppid = ntohl(n.ssfe_info.snd_ppid);  // as sent: network order
-      out.info.unordered = (n.ssfe_info.snd_flags & SCTP_UNORDERED) != 0;
+      // snd_flags holds the DATA chunk's own flags (RFC 9260 3.3.1), not the socket API's.
+      constexpr uint16_t kEnd = 0x01, kBegin = 0x02, kUnordered = 0x04;
+      out.info.unordered = (n.ssfe_info.snd_flags & kUnordered) != 0;
+      out.first = (n.ssfe_info.snd_flags & kBegin) != 0;
+      out.last = (n.ssfe_info.snd_flags & kEnd) != 0;
+      out.fragment_flags = true;
       out.info.context = n.ssfe_info.snd_context;
       std::size_t end = std::min<std::size_t>(buf.size(), n.ssf_length);
       if (end > sizeof n) out.data.assign(buf.begin() + sizeof n, buf.begin() + end);
@@ -115,25 +120,25 @@ Notification decode(const std::vector<uint8_t>& buf) {
 
 }  // namespace
 
-void Socket::drop_partial() {
-  partial_active_ = false;
-  discarding_ = false;
-  partial_len_ = 0;
+void Socket::drop_partial(sctp_assoc_t assoc) {
+  auto it = partials_.find(assoc);
+  if (it == partials_.end()) return;
+  if (budget_) budget_->used -= it->second.data.size();
+  partials_.erase(it);
 }
 
 void Socket::finish_notification(Received& out) {
   out.status = RecvStatus::Notification;
   out.notification = decode(notification_);
   notification_.clear();
-  if (!partial_active_) return;
+  if (partials_.empty()) return;
   // The association whose message is half read is gone, or its partial delivery was aborted:
   // the rest will never come.
   if (const auto* ac = std::get_if<AssocChange>(&out.notification)) {
-    if (ac->assoc == partial_info_.assoc &&
-        (ac->state == SCTP_COMM_LOST || ac->state == SCTP_SHUTDOWN_COMP))
-      drop_partial();
+    if (ac->state == SCTP_COMM_LOST || ac->state == SCTP_SHUTDOWN_COMP || ac->state == SCTP_CANT_STR_ASSOC)
+      drop_partial(ac->assoc);
   } else if (const auto* other = std::get_if<OtherNotification>(&out.notification)) {
-    if (other->type == SCTP_PARTIAL_DELIVERY_EVENT) drop_partial();
+    if (other->type == SCTP_PARTIAL_DELIVERY_EVENT) drop_partial(other->assoc);
   }
 }
 
@@ -150,7 +155,7 @@ bool Socket::ingest(const uint8_t* data, std::size_t n, const msghdr& msg, std::
     return true;
   }
 
-  if (!partial_active_ && eor) {  // the common case: a whole message in one read, copied straight out
+  if (partials_.empty() && eor) {  // the common case: a whole message in one read
     read_info(const_cast<msghdr&>(msg), out.info);
     if (message_sources_) out.source = Address::from(from, msg.msg_namelen);
     if (n > max_message) {
@@ -169,46 +174,62 @@ bool Socket::ingest(const uint8_t* data, std::size_t n, const msghdr& msg, std::
 
   MessageInfo info;
   read_info(const_cast<msghdr&>(msg), info);
-  // A different association's message: the half-read one was abandoned (its association ended).
-  if (partial_active_ && info.assoc != partial_info_.assoc) drop_partial();
-  if (!partial_active_) {
-    if (eor) {  // a whole message, after a different association's abandoned piece
+  auto it = partials_.find(info.assoc);
+  if (it == partials_.end()) {
+    if (eor) {  // a whole message while another association's is half read
       out.info = info;
       if (message_sources_) out.source = Address::from(from, msg.msg_namelen);
       out.status = n > max_message ? RecvStatus::Oversize : RecvStatus::Message;
-      if (n <= max_message) out.data.assign(data, data + n);
-      out.payload = out.data;
+      if (n <= max_message) {
+        if (borrow) {
+          out.payload = {data, n};
+        } else {
+          out.data.assign(data, data + n);
+          out.payload = out.data;
+        }
+      }
       return true;
     }
-    partial_active_ = true;
-    partial_info_ = info;
-    partial_source_ = Address::from(from, msg.msg_namelen);
-    partial_len_ = 0;
+    Partial fresh;
+    fresh.info = info;
+    fresh.source = Address::from(from, msg.msg_namelen);
+    it = partials_.emplace(info.assoc, std::move(fresh)).first;
   }
-  if (!discarding_) {
-    if (partial_len_ + n > max_message) {
-      discarding_ = true;
-      partial_len_ = 0;
+  Partial& p = it->second;
+  bool report = false;
+  if (!p.discarding) {
+    const std::size_t have = p.data.size();
+    RecvStatus over = RecvStatus::Message;
+    if (have + n > max_message)
+      over = RecvStatus::Oversize;
+    else if (budget_ && budget_->used + n > budget_->limit)
+      over = RecvStatus::OverBudget;
+    if (over != RecvStatus::Message) {
+      // Reported now, once; what was read of it is let go at once and the rest never kept.
+      if (budget_) budget_->used -= have;
+      std::vector<uint8_t>().swap(p.data);
+      p.discarding = true;
+      out.status = over;
+      out.info = p.info;
+      out.source = p.source;
+      report = true;
     } else {
-      if (partial_.size() < partial_len_ + n) partial_.resize(partial_len_ + n);
-      // receive() reads straight into place; a batch read must be copied in.
-      if (data != partial_.data() + partial_len_) std::memmove(partial_.data() + partial_len_, data, n);
-      partial_len_ += n;
+      p.data.insert(p.data.end(), data, data + n);
+      if (budget_) budget_->used += n;
     }
   }
-  if (!eor) return false;
-
-  out.info = partial_info_;
-  out.source = partial_source_;
-  if (discarding_) {
-    out.status = RecvStatus::Oversize;
-  } else {
+  if (!eor) return report;
+  if (!p.discarding) {
     out.status = RecvStatus::Message;
-    out.data.assign(partial_.begin(), partial_.begin() + static_cast<std::ptrdiff_t>(partial_len_));
+    out.info = p.info;
+    out.source = p.source;
+    if (budget_) budget_->used -= p.data.size();
+    out.data.swap(p.data);  // no copy: the reassembled bytes become the message
     out.payload = out.data;
+    report = true;
   }
-  drop_partial();
-  return true;
+  partials_.erase(it);
+  return report;
 }
 
 namespace {
@@ -260,16 +281,13 @@ BatchArea& batch_area() {
 
 void Socket::receive(Received& out, std::size_t max_message) {
   out.ec.clear();
+  if (scratch_.size() < kChunk) scratch_.resize(kChunk);
   for (;;) {
-    // New bytes land after the message so far (or over the scratch area while discarding), so a
-    // long message is reassembled without copying.
-    std::size_t base = (partial_active_ && !discarding_) ? partial_len_ : 0;
-    if (partial_.size() < base + kChunk) partial_.resize(base + kChunk);
     alignas(cmsghdr) char control[kControl];
     sockaddr_storage from;
     iovec iov;
     msghdr msg;
-    prepare(msg, iov, partial_.data() + base, kChunk, from, control);
+    prepare(msg, iov, scratch_.data(), kChunk, from, control);
     ssize_t n = ::recvmsg(fd(), &msg, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -285,7 +303,7 @@ void Socket::receive(Received& out, std::size_t max_message) {
       out.status = RecvStatus::WouldBlock;
       return;
     }
-    if (ingest(partial_.data() + base, static_cast<std::size_t>(n), msg, max_message, false, out)) return;
+    if (ingest(scratch_.data(), static_cast<std::size_t>(n), msg, max_message, false, out)) return;
   }
 }
 
@@ -294,6 +312,9 @@ void Socket::receive_batch(ReceiveBatch& out, std::size_t max_message) {
   out.drained = false;
   out.ec.clear();
   if (out.items.size() < kBatch) out.items.resize(kBatch);
+  // A reassembled large message left its buffer in an item: give such memory back.
+  for (auto& item : out.items)
+    if (item.data.capacity() > 4 * kChunk) std::vector<uint8_t>().swap(item.data);
   BatchArea& area = batch_area();
   for (;;) {
     area.reset();

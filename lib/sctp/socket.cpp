@@ -112,6 +112,8 @@ Socket Socket::open(int family, const SocketOptions& opts, std::error_code& ec) 
                opts.sack_delay_ms, std::strerror(errno));
   }
   if (!set_option(fd.get(), IPPROTO_SCTP, SCTP_RECVRCVINFO, 1)) return fail();
+  if (opts.fragment_interleave && !set_option(fd.get(), IPPROTO_SCTP, SCTP_FRAGMENT_INTERLEAVE, 1))
+    return fail();
   if (!subscribe_events(fd.get(), opts.sender_dry_events)) return fail();
   Socket socket(std::move(fd));
   socket.message_sources_ = opts.message_sources;
@@ -270,7 +272,95 @@ void send_flags(int fd, sctp_assoc_t assoc, uint16_t flags) {
 }  // namespace
 
 void Socket::shutdown(sctp_assoc_t assoc) { send_flags(fd(), assoc, SCTP_EOF); }
-void Socket::abort(sctp_assoc_t assoc) { send_flags(fd(), assoc, SCTP_ABORT); }
+
+void Socket::abort(sctp_assoc_t assoc, std::string_view reason) {
+  if (reason.empty()) {
+    send_flags(fd(), assoc, SCTP_ABORT);
+    return;
+  }
+  // With SCTP_ABORT the payload becomes the ABORT's User-Initiated Abort cause.
+  MessageInfo info;
+  info.assoc = assoc;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sctp_sndinfo))] = {};
+  iovec iov;
+  msghdr msg;
+  prepare_send(msg, iov, control, info, reinterpret_cast<const uint8_t*>(reason.data()), reason.size());
+  auto* snd = reinterpret_cast<sctp_sndinfo*>(CMSG_DATA(CMSG_FIRSTHDR(&msg)));
+  snd->snd_flags = SCTP_ABORT;
+  while (::sendmsg(fd(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno == EINTR) {
+  }
+}
+
+Socket::~Socket() { close(); }
+
+Socket::Socket(Socket&& o) noexcept { *this = std::move(o); }
+
+Socket& Socket::operator=(Socket&& o) noexcept {
+  if (this == &o) return *this;
+  close();
+  fd_ = std::move(o.fd_);
+  message_sources_ = o.message_sources_;
+  partials_ = std::move(o.partials_);
+  o.partials_.clear();
+  budget_ = o.budget_;
+  scratch_ = std::move(o.scratch_);
+  notification_ = std::move(o.notification_);
+  return *this;
+}
+
+void Socket::close() {
+  for (auto& [_, p] : partials_)
+    if (budget_) budget_->used -= p.data.size();
+  partials_.clear();
+  fd_.reset();
+}
+
+Socket Socket::peeloff(sctp_assoc_t assoc, int rcvbuf, int sndbuf, std::error_code& ec) {
+  ec.clear();
+  // SCTP_SOCKOPT_PEELOFF_FLAGS directly: Debian's libsctp declares sctp_peeloff_flags but does
+  // not export it.
+  sctp_peeloff_flags_arg_t arg{};
+  arg.p_arg.associd = assoc;
+  arg.flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+  socklen_t len = sizeof arg;
+  if (::getsockopt(fd(), IPPROTO_SCTP, SCTP_SOCKOPT_PEELOFF_FLAGS, &arg, &len) != 0) {
+    ec = errno_code();
+    return {};
+  }
+  int raw = arg.p_arg.sd;
+  Socket out{UniqueFd(raw)};
+  // The new socket inherits the listener's options and subscriptions, and its buffer sizes: the
+  // listener's are large for bursts of new associations; one association needs its own.
+  set_buffer(raw, SO_RCVBUFFORCE, SO_RCVBUF, rcvbuf, "SO_RCVBUF");
+  set_buffer(raw, SO_SNDBUFFORCE, SO_SNDBUF, sndbuf, "SO_SNDBUF");
+  out.message_sources_ = message_sources_;
+  out.budget_ = budget_;
+  auto it = partials_.find(assoc);
+  if (it != partials_.end()) {
+    out.partials_.emplace(assoc, std::move(it->second));  // its budget share moves with it
+    partials_.erase(it);
+  }
+  return out;
+}
+
+namespace {
+int get_int_option(int fd, int level, int name) {
+  int v = 0;
+  socklen_t len = sizeof v;
+  return ::getsockopt(fd, level, name, &v, &len) == 0 ? v : 0;
+}
+}  // namespace
+
+int Socket::receive_buffer() const { return get_int_option(fd(), SOL_SOCKET, SO_RCVBUF); }
+int Socket::send_buffer() const { return get_int_option(fd(), SOL_SOCKET, SO_SNDBUF); }
+
+int Socket::association_state(sctp_assoc_t assoc) const {
+  sctp_status st{};
+  st.sstat_assoc_id = assoc;
+  socklen_t len = sizeof st;
+  if (::getsockopt(fd(), IPPROTO_SCTP, SCTP_STATUS, &st, &len) != 0) return -1;
+  return st.sstat_state;
+}
 
 std::vector<Address> Socket::peer_addresses(sctp_assoc_t assoc) const {
   sockaddr* addrs = nullptr;

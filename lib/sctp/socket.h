@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -59,6 +61,17 @@ struct SocketOptions {
   // Fill Received::source for messages (notifications always get it). A relay that knows its
   // associations by id can skip the copy.
   bool message_sources = true;
+  // SCTP_FRAGMENT_INTERLEAVE level 1: while one association of a one-to-many socket is in partial
+  // delivery (a message larger than the receive window), the others' messages and notifications
+  // still come through instead of waiting behind it. Reassembly is kept per association.
+  bool fragment_interleave = true;
+};
+
+// One budget for every message being reassembled, shared by all the sockets that point at it:
+// a message whose pieces would take `used` beyond `limit` is discarded (RecvStatus::OverBudget).
+struct ReassemblyBudget {
+  std::size_t limit = 64u << 20;
+  std::size_t used = 0;
 };
 
 // Metadata of a received or sent message (RFC 6458 SCTP_RCVINFO / SCTP_SNDINFO).
@@ -84,12 +97,18 @@ struct PeerAddrChange {
   uint32_t state;  // SCTP_ADDR_AVAILABLE, SCTP_ADDR_UNREACHABLE, SCTP_ADDR_CONFIRMED, ...
   uint32_t error;
 };
+// The kernel hands back one of these per DATA chunk of a message it could not deliver: a message
+// larger than the path MTU comes back in pieces, `first`/`last` marking its ends (the chunk's B/E
+// flags; both true for an unfragmented message). `info.context` is the context it was sent with.
 struct SendFailed {
   sctp_assoc_t assoc;
-  uint32_t flags;  // SCTP_DATA_UNSENT or SCTP_DATA_SENT
+  uint32_t flags;  // SCTP_DATA_UNSENT or SCTP_DATA_SENT (this chunk was transmitted at least once)
   uint32_t error;
   MessageInfo info;            // stream, ppid (host order), unordered, context of the failed message
-  std::vector<uint8_t> data;   // the payload the kernel handed back
+  std::vector<uint8_t> data;   // this chunk's payload
+  bool first = true;           // the message's first piece (B flag)
+  bool last = true;            // the message's last piece (E flag)
+  bool fragment_flags = false; // first/last come from the chunk (SCTP_SEND_FAILED_EVENT); else unknown
 };
 struct ShutdownEvent { sctp_assoc_t assoc; };
 struct SenderDry { sctp_assoc_t assoc; };
@@ -101,7 +120,10 @@ enum class RecvStatus {
   Message,       // `data`/`info` hold one whole message (MSG_EOR seen)
   Notification,  // `notification` holds a decoded notification
   WouldBlock,    // nothing (more) to read now
-  Oversize,      // a message larger than the maximum was read and discarded (info set)
+  Oversize,      // a message grew beyond the maximum: reported once, when it does (info set); the
+                 // rest of it is discarded as it is read, never held
+  OverBudget,    // a message being reassembled would exceed the shared ReassemblyBudget: reported
+                 // once, then discarded like an oversize one
   Error,         // ec set
 };
 
@@ -169,9 +191,24 @@ class Socket {
   // once for an association that is already dry.
   bool watch_sender_dry(std::error_code& ec);
 
-  // Graceful SHUTDOWN (SCTP_EOF) or ABORT of one association.
+  // Moves one association of a one-to-many socket onto a socket of its own (sctp_peeloff),
+  // nonblocking, with the given buffer sizes; its half-reassembled message moves with it. The new
+  // socket shares this one's reassembly budget.
+  Socket peeloff(sctp_assoc_t assoc, int rcvbuf, int sndbuf, std::error_code& ec);
+  // Shares `budget` (which must outlive the socket) for partial messages; nullptr: no limit.
+  void set_reassembly_budget(ReassemblyBudget* budget) { budget_ = budget; }
+  // The buffer sizes the kernel actually granted (getsockopt; what it counts, i.e. twice what
+  // was asked for when the request fit under net.core.[rw]mem_max). 0 on error.
+  int receive_buffer() const;
+  int send_buffer() const;
+  // The association's state (SCTP_STATUS sstat_state: SCTP_ESTABLISHED, ...), or -1 when the
+  // kernel no longer knows it.
+  int association_state(sctp_assoc_t assoc) const;
+
+  // Graceful SHUTDOWN (SCTP_EOF) or ABORT of one association; an ABORT may carry a reason, which
+  // the peer sees as a User-Initiated Abort cause.
   void shutdown(sctp_assoc_t assoc);
-  void abort(sctp_assoc_t assoc);
+  void abort(sctp_assoc_t assoc, std::string_view reason = {});
 
   std::vector<Address> peer_addresses(sctp_assoc_t assoc) const;  // sctp_getpaddrs
   std::vector<Address> local_addresses() const;                    // sctp_getladdrs(…, 0, …)
@@ -180,7 +217,7 @@ class Socket {
 
   int fd() const { return fd_.get(); }
   explicit operator bool() const { return bool(fd_); }
-  void close() { fd_.reset(); }
+  void close();
 
  private:
   explicit Socket(UniqueFd fd) : fd_(std::move(fd)) {}
@@ -189,20 +226,30 @@ class Socket {
   // `borrow`: a whole message may be handed out as a view of `data` instead of a copy.
   bool ingest(const uint8_t* data, std::size_t n, const msghdr& msg, std::size_t max_message, bool borrow,
               Received& out);
+  // A message of one association read so far (with fragment interleave, several associations
+  // of a one-to-many socket may each have one).
+  struct Partial {
+    MessageInfo info;
+    Address source;
+    std::vector<uint8_t> data;
+    bool discarding = false;  // over the maximum or the budget: the rest is read and thrown away
+  };
   UniqueFd fd_;
   bool message_sources_ = true;
-  // partial message being reassembled (one-to-many sockets deliver one message at a time by default)
-  std::vector<uint8_t> partial_;
-  MessageInfo partial_info_;
-  bool partial_active_ = false;
-  bool discarding_ = false;
-  std::size_t partial_len_ = 0;        // bytes of partial_ holding the message so far
-  Address partial_source_;
+  std::unordered_map<sctp_assoc_t, Partial> partials_;
+  ReassemblyBudget* budget_ = nullptr;
+  std::vector<uint8_t> scratch_;       // receive()'s read buffer
   std::vector<uint8_t> notification_;  // a notification being reassembled (MSG_NOTIFICATION w/o MSG_EOR)
 
-  void drop_partial();
+  // Forgets the partial message of `assoc` (and gives its bytes back to the budget).
+  void drop_partial(sctp_assoc_t assoc);
   // Decodes a whole notification in notification_ into `out` (and drops a partial message it ends).
   void finish_notification(Received& out);
+
+ public:
+  ~Socket();
+  Socket(Socket&& o) noexcept;
+  Socket& operator=(Socket&& o) noexcept;
 };
 
 // Human-readable names for logs: "COMM_UP", "COMM_LOST", ...

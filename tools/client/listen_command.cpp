@@ -91,7 +91,8 @@ void ListenSession::read_available() {
     switch (rx_.status) {
       case sctp::RecvStatus::WouldBlock: return;
       case sctp::RecvStatus::Message: on_message(); break;
-      case sctp::RecvStatus::Oversize: {
+      case sctp::RecvStatus::Oversize:
+      case sctp::RecvStatus::OverBudget: {  // (no budget is set: never)
         ++oversize_;
         Record r("oversize");
         r.add("assoc", int64_t(rx_.info.assoc)).add("peer", rx_.source.to_string());

@@ -122,6 +122,7 @@ void SendSession::drain() {
       case sctp::RecvStatus::WouldBlock: return;
       case sctp::RecvStatus::Message: on_reply(); break;
       case sctp::RecvStatus::Oversize:
+      case sctp::RecvStatus::OverBudget:  // (no budget is set: never)
         ++replies_;
         if (o_.verify) ++mismatches_;
         emit(Record("oversize").add("assoc", int64_t(rx_.info.assoc)).add("stream", unsigned(rx_.info.stream)),

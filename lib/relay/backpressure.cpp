@@ -1,0 +1,76 @@
+// Backpressure: a source whose message lands in a full (or, while its target is up, growing) queue
+// stops being read, that association alone, until the queue drains below its low water or the
+// target goes away. What stays unread stays in the kernel, where SCTP's flow control slows the peer.
+#include <algorithm>
+
+#include "relay/relay.h"
+#include "util/log.h"
+
+namespace sctprelay::relay {
+
+void Relay::hold(Association& source, Association& target) {
+  if (std::find(target.held_sources.begin(), target.held_sources.end(), source.id) != target.held_sources.end())
+    return;
+  target.held_sources.push_back(source.id);
+  source.holds.push_back(target.id);
+  stats_.backpressure_pauses++;
+  // A full queue is news; a slow association pausing its sources now and then is routine.
+  if (target.queue.full()) {
+    target.logged_pause = true;
+    LOG_INFO("backpressure: %s queue full (%zu messages); pausing reads from %s", target.label.c_str(),
+             target.queue.size(), source.label.c_str());
+  } else {
+    LOG_DEBUG("backpressure: %s queue growing (%zu messages); pausing reads from %s", target.label.c_str(),
+              target.queue.size(), source.label.c_str());
+  }
+  source.update_watch();
+}
+
+void Relay::release_held(Association& target) {
+  if (target.held_sources.empty()) return;
+  auto sources = std::move(target.held_sources);
+  target.held_sources.clear();
+  for (uint64_t id : sources) {
+    Association* s = find(id);
+    if (!s) continue;
+    s->holds.erase(std::remove(s->holds.begin(), s->holds.end(), target.id), s->holds.end());
+    s->update_watch();
+    if (target.logged_pause)
+      LOG_INFO("backpressure: %s drained; resuming reads from %s", target.label.c_str(), s->label.c_str());
+  }
+  target.logged_pause = false;
+}
+
+void Relay::release_if_drained(Association& target) {
+  if (!target.held_sources.empty() && may_release(target)) release_held(target);
+}
+
+// An association that is not read cannot see its own notifications. Once a second (or at once
+// when a send to it failed with its end), each held-back association is asked how it stands;
+// one that is no longer established is read regardless, so its end is seen and what its peer
+// sent before it is still forwarded (into queues beyond their limits, by at most what its own
+// receive buffer held).
+void Relay::check_paused_liveness() {
+  std::vector<Association*> ending;
+  for (auto& [_, a] : assocs_) {
+    if (a->retired || !a->paused() || !a->up) continue;
+    if (a->socket.association_state(a->assoc) != SCTP_ESTABLISHED) ending.push_back(a.get());
+  }
+  for (Association* a : ending) {
+    if (a->retired) continue;
+    LOG_DEBUG("%s: held back but ending: reading it", a->label.c_str());
+    auto holds = std::move(a->holds);
+    bool stop_hold = std::exchange(a->stop_hold, false);
+    a->holds.clear();
+    read_association(*a);
+    if (!a->retired) {
+      a->holds = std::move(holds);
+      a->stop_hold = stop_hold;
+      a->update_watch();
+    }
+  }
+  liveness_timer_->arm(std::chrono::seconds(1));
+  check_stopped();
+}
+
+}  // namespace sctprelay::relay

@@ -1,0 +1,126 @@
+// Reading one association: its messages go to the router, its notifications to its owner, and a
+// message above the size limit meets its listener's policy without ever being held whole.
+#include "relay/relay.h"
+#include "util/log.h"
+
+namespace sctprelay::relay {
+namespace {
+
+constexpr int kReadBudget = 64;  // items read per readiness event before others get a turn
+
+const char* down_reason(uint16_t state) {
+  switch (state) {
+    case SCTP_COMM_LOST: return "lost (ABORT or path failure)";
+    case SCTP_SHUTDOWN_COMP: return "shutdown";
+    case SCTP_CANT_STR_ASSOC: return "could not start";
+    default: return sctp::assoc_state_name(state);
+  }
+}
+
+}  // namespace
+
+void Relay::on_association_io(Association& a, uint32_t ready) {
+  if (a.retired) return;
+  if (ready & event::Writable) {
+    a.want_write = false;
+    drain(a);
+    a.update_watch();
+  }
+  if ((ready & event::Readable) && !a.paused() && !a.retired) read_association(a);
+  check_stopped();
+}
+
+void Relay::read_association(Association& a) {
+  // Messages are read in batches (one recvmmsg) and what they route to goes out in batches too
+  // (one sendmmsg per target), after the batch, in order.
+  for (int budget = kReadBudget; budget > 0 && !a.paused() && !a.retired;) {
+    a.socket.receive_batch(batch_, cfg_.limits.max_message_size);
+    if (batch_.count == 0) {
+      if (batch_.status == sctp::RecvStatus::Error)
+        LOG_ERROR("%s: receive failed: %s", a.label.c_str(), batch_.ec.message().c_str());
+      break;
+    }
+    for (std::size_t i = 0; i < batch_.count && !a.retired; ++i, --budget) on_item(a, batch_.items[i]);
+    flush_staged();
+    if (a.role == Association::Role::Upstream) take_back_returned(a);
+    if (batch_.drained) break;
+  }
+}
+
+void Relay::on_item(Association& a, const sctp::Received& item) {
+  switch (item.status) {
+    case sctp::RecvStatus::Message:
+      stats_.received++;
+      route_message(a, item.info, item.payload);
+      break;
+    case sctp::RecvStatus::Oversize:
+      on_oversize(a, item, false);
+      break;
+    case sctp::RecvStatus::OverBudget:
+      on_oversize(a, item, true);
+      break;
+    case sctp::RecvStatus::Notification:
+      // A notification may end an association that staged sends point at: send them first.
+      flush_staged();
+      if (a.role == Association::Role::Accepted)
+        on_accepted_notification(a, item);
+      else
+        on_upstream_notification(a, item.notification);
+      break;
+    default:
+      break;
+  }
+}
+
+void Relay::on_oversize(Association& a, const sctp::Received& item, bool budget) {
+  // One line per second at most: a flood of them must not flood the log too.
+  auto now = std::chrono::steady_clock::now();
+  bool log = now - last_oversize_log_ >= std::chrono::seconds(1);
+  if (log) last_oversize_log_ = now;
+  if (budget) {
+    stats_.dropped_reassembly++;
+    if (log)
+      LOG_WARN("%s: stream %u: message dropped: partial messages would exceed limits.max_reassembly_bytes (%zu)",
+               a.label.c_str(), item.info.stream, cfg_.limits.max_reassembly_bytes);
+    return;
+  }
+  if (a.role == Association::Role::Accepted && a.oversize == config::OversizePolicy::Abort) {
+    stats_.oversize_aborted++;
+    LOG_WARN("%s: stream %u: message larger than limits.max_message_size (%zu bytes): association aborted",
+             a.label.c_str(), item.info.stream, cfg_.limits.max_message_size);
+    a.socket.abort(a.assoc, "message larger than " + std::to_string(cfg_.limits.max_message_size) + " bytes");
+    return;  // its COMM_LOST ends it
+  }
+  stats_.dropped_oversize++;
+  if (log)
+    LOG_WARN("%s: stream %u: message larger than limits.max_message_size (%zu bytes) dropped", a.label.c_str(),
+             item.info.stream, cfg_.limits.max_message_size);
+}
+
+void Relay::on_accepted_notification(Association& a, const sctp::Received& item) {
+  const sctp::Notification& n = item.notification;
+  if (auto* c = std::get_if<sctp::AssocChange>(&n)) {
+    switch (c->state) {
+      case SCTP_RESTART:
+        stats_.assoc_restart++;
+        a.out_streams = c->outbound_streams;
+        a.in_streams = c->inbound_streams;
+        LOG_WARN("%s: restarted by its peer", a.label.c_str());
+        break;
+      case SCTP_COMM_LOST:
+      case SCTP_SHUTDOWN_COMP:
+      case SCTP_CANT_STR_ASSOC:
+        accepted_down(a, down_reason(c->state), c->state == SCTP_COMM_LOST);
+        break;
+    }
+  } else if (auto* p = std::get_if<sctp::PeerAddrChange>(&n)) {
+    LOG_INFO("%s: path %s %s", a.label.c_str(), p->address.to_string().c_str(), sctp::paddr_state_name(p->state));
+  } else if (auto* f = std::get_if<sctp::SendFailed>(&n)) {
+    // The association is going away and its queue with it; count each message it gave back once.
+    if (f->first) stats_.dropped_assoc_gone++;
+  } else if (auto* d = std::get_if<sctp::SenderDry>(&n)) {
+    (void)d;
+  }
+}
+
+}  // namespace sctprelay::relay

@@ -1,0 +1,238 @@
+// Sending: a message goes out with its batch when nothing waits ahead of it, else it waits in its
+// target's queue, which drains in order as the association takes more. What a failed send means
+// is decided in one place (drop_after_send_error, by send_error.h's classes).
+#include <algorithm>
+
+#include "relay/relay.h"
+#include "relay/send_error.h"
+#include "util/log.h"
+
+namespace sctprelay::relay {
+namespace {
+
+// One line per target per second at most: a flood must not flood the log too.
+bool log_allowed(Association& a) {
+  auto now = Clock::now();
+  if (now - a.last_warning < std::chrono::seconds(1)) return false;
+  a.last_warning = now;
+  return true;
+}
+
+constexpr std::size_t kDrainBatch = 64;
+
+}  // namespace
+
+void Relay::deliver(Association* to, const sctp::MessageInfo& info, Bytes data, Association& from,
+                    const Origin& origin) {
+  if (!to) {
+    stats_.dropped_no_target++;
+    return;
+  }
+  if (!fits_send_buffer(*to, data.size())) return;
+  if (to->up && !to->ending && !to->retry_later && to->queue.empty()) {
+    // Nothing waits ahead of it: it goes out with this batch's sends.
+    sctp::MessageInfo now = info;
+    if (fit_stream(*to, now)) stage(*to, now, data, from, origin);
+    return;
+  }
+  enqueue(*to, info, data.data(), data.size(), &from, origin);
+}
+
+bool Relay::map_stream(Association& to, sctp::MessageInfo& info) {
+  if (to.overflow == config::StreamOverflow::Modulo) {
+    stats_.stream_mapped++;
+    info.stream = static_cast<uint16_t>(info.stream % to.out_streams);
+    return true;
+  }
+  stats_.dropped_stream++;
+  if (log_allowed(to))
+    LOG_WARN("%s: stream %u beyond its %u streams: message rejected (stream_overflow: reject)", to.label.c_str(),
+             info.stream, to.out_streams);
+  return false;
+}
+
+bool Relay::fits_send_buffer(Association& to, std::size_t len) {
+  if (to.send_buffer <= 0 || len <= static_cast<std::size_t>(to.send_buffer)) return true;
+  stats_.dropped_too_big++;
+  if (log_allowed(to))
+    LOG_WARN("%s: message of %zu bytes dropped: larger than the association's send buffer (%d bytes; "
+             "raise net.core.wmem_max, see 60-sctprelayd.conf)",
+             to.label.c_str(), len, to.send_buffer);
+  return false;
+}
+
+void Relay::stage(Association& to, const sctp::MessageInfo& info, Bytes data, Association& from,
+                  const Origin& origin) {
+  if (to.staged.empty()) staged_targets_.push_back(&to);
+  sctp::OutMessage m;
+  m.info = info;
+  m.info.assoc = to.assoc;
+  m.data = data.data();
+  m.len = data.size();
+  to.staged.push_back(m);
+  to.staged_meta.push_back(StagedMeta{from.id, origin});
+}
+
+void Relay::flush_staged() {
+  // flush_staged(to) never adds targets, and retire() removes its own: iterate by index.
+  for (std::size_t i = 0; i < staged_targets_.size(); ++i) flush_staged(*staged_targets_[i]);
+  staged_targets_.clear();
+}
+
+void Relay::flush_staged(Association& to) {
+  const std::size_t n = to.staged.size();
+  // Each message carries its send sequence as its context: a dying association hands messages
+  // back by it, and they go back in that order.
+  for (std::size_t k = 0; k < n; ++k) to.staged[k].info.context = to.next_seq + static_cast<uint32_t>(k);
+  std::size_t i = 0;
+  while (i < n) {
+    sctp::SendStatus status;
+    std::error_code ec;
+    std::size_t count = to.socket.send_batch(to.staged.data() + i, n - i, status, ec);
+    for (std::size_t k = i; k < i + count; ++k) sent(to, to.staged[k], to.staged_meta[k].origin);
+    i += count;
+    if (i == n) break;
+    // Message i did not go.
+    if (status == sctp::SendStatus::Error && drop_after_send_error(to, ec, to.staged[i].len)) {
+      ++i;
+      continue;
+    }
+    // The association is full (or ending, or the host short of buffers): this and the rest of
+    // the batch wait in its queue, in order.
+    for (; i < n; ++i) {
+      sctp::MessageInfo info = to.staged[i].info;
+      info.context = 0;
+      enqueue(to, info, to.staged[i].data, to.staged[i].len, find(to.staged_meta[i].source), to.staged_meta[i].origin);
+    }
+  }
+  to.staged.clear();
+  to.staged_meta.clear();
+}
+
+void Relay::sent(Association& to, const sctp::OutMessage& m, const Origin& origin) {
+  stats_.forwarded++;
+  to.next_seq = m.info.context + 1;
+  record_origin(to, m.info.stream, origin);
+  if (to.track_origins && to.role == Association::Role::Upstream && !to.owner && origin.endpoint_id) {
+    if (to.sent_origins.empty()) to.sent_origins.resize(Association::kSentOrigins);
+    to.sent_origins[m.info.context % Association::kSentOrigins] = {m.info.context, origin};
+  }
+}
+
+void Relay::enqueue(Association& to, const sctp::MessageInfo& info, const uint8_t* data, std::size_t len,
+                    Association* from, const Origin& origin) {
+  const bool backpressure = to.queue.settings().when_full == config::FullPolicy::Backpressure;
+  if (to.queue.full()) {
+    if (!backpressure) {
+      stats_.dropped_queue_full++;
+      if (log_allowed(to))
+        LOG_WARN("%s: queue full (%zu messages, %zu bytes): dropping", to.label.c_str(), to.queue.size(),
+                 to.queue.bytes());
+      return;
+    }
+    if (from) hold(*from, to);
+  } else if (to.up && from && backpressure && to.queue.over_soft_limit()) {
+    // Up but slow: stop reading its sources now rather than fill the queue (see over_soft_limit).
+    hold(*from, to);
+  }
+  to.queue.push_back(info, data, len, Clock::now(), origin);
+  stats_.queued++;
+  if (to.up && !to.ending && !to.retry_later) want_write(to);
+}
+
+void Relay::drain(Association& to) {
+  while (to.up && !to.ending && !to.retry_later && !to.queue.empty()) {
+    // The queue's front goes out in one sendmmsg, as far as streams fit.
+    drain_.clear();
+    while (drain_.size() < kDrainBatch && drain_.size() < to.queue.size()) {
+      QueuedMessage& m = to.queue[drain_.size()];
+      sctp::MessageInfo info = m.info;
+      if (!fit_stream(to, info)) {
+        if (!drain_.empty()) break;  // send what is ahead of it first
+        to.queue.pop_front();        // rejected (and counted): gone from the queue
+        continue;
+      }
+      m.info.stream = info.stream;   // mapped once, counted once, even if it has to wait again
+      info.assoc = to.assoc;
+      info.context = to.next_seq + static_cast<uint32_t>(drain_.size());
+      drain_.push_back(sctp::OutMessage{info, m.data.data(), m.data.size()});
+    }
+    if (drain_.empty()) continue;
+    sctp::SendStatus status;
+    std::error_code ec;
+    std::size_t count = to.socket.send_batch(drain_.data(), drain_.size(), status, ec);
+    for (std::size_t k = 0; k < count; ++k) {
+      sent(to, drain_[k], to.queue.front().origin);
+      to.queue.pop_front();
+    }
+    if (count == drain_.size()) continue;
+    if (status == sctp::SendStatus::WouldBlock) {
+      want_write(to);
+      break;
+    }
+    if (!drop_after_send_error(to, ec, drain_[count].len)) break;
+    to.queue.pop_front();
+  }
+  release_if_drained(to);
+  if (to.close_when_drained && to.queue.empty()) close_upstream_when_drained(to);
+}
+
+bool Relay::drop_after_send_error(Association& to, const std::error_code& ec, std::size_t len) {
+  stats_.send_errors++;
+  switch (classify_send_error(ec.value())) {
+    case SendErrorClass::MessageTooBig:
+      stats_.dropped_too_big++;
+      if (log_allowed(to))
+        LOG_WARN("%s: message of %zu bytes dropped: %s (send buffer %d bytes; raise net.core.wmem_max)",
+                 to.label.c_str(), len, ec.message().c_str(), to.send_buffer);
+      return true;
+    case SendErrorClass::BadMessage:
+      stats_.dropped_send_error++;
+      if (log_allowed(to))
+        LOG_WARN("%s: message of %zu bytes refused by the kernel, dropped: %s", to.label.c_str(), len,
+                 ec.message().c_str());
+      return true;
+    case SendErrorClass::RetryLater:
+      stats_.send_retries++;
+      retry_later(to);
+      return false;
+    case SendErrorClass::AssociationEnding:
+      // The message stays; the association's end comes as a notification on its own socket. One
+      // that is held back is read anyway, so its end is seen (check_paused_liveness).
+      LOG_DEBUG("%s: association ending (%s): messages kept", to.label.c_str(), ec.message().c_str());
+      to.ending = true;
+      if (to.paused()) liveness_timer_->arm(std::chrono::milliseconds(0));
+      return false;
+    case SendErrorClass::RetryWhenWritable:
+      want_write(to);
+      return false;
+  }
+  return false;
+}
+
+void Relay::want_write(Association& to) {
+  if (to.want_write) return;
+  to.want_write = true;
+  to.update_watch();
+}
+
+void Relay::retry_later(Association& to) {
+  if (to.retry_later) return;
+  to.retry_later = true;
+  retry_.push_back(to.id);
+  if (!retry_timer_->armed()) retry_timer_->arm(std::chrono::milliseconds(20));
+}
+
+void Relay::retry_sends() {
+  auto ids = std::move(retry_);
+  retry_.clear();
+  for (uint64_t id : ids)
+    if (Association* a = find(id)) {
+      a->retry_later = false;
+      drain(*a);
+      a->update_watch();
+    }
+  check_stopped();
+}
+
+}  // namespace sctprelay::relay
