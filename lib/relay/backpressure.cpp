@@ -64,7 +64,9 @@ void Relay::check_paused_liveness() {
     a->holds.clear();
     read_association(*a);
     if (!a->retired) {
-      a->holds = std::move(holds);
+      // Holds taken while it was read stay; the earlier ones come back.
+      for (uint64_t t : holds)
+        if (std::find(a->holds.begin(), a->holds.end(), t) == a->holds.end()) a->holds.push_back(t);
       a->stop_hold = stop_hold;
       a->update_watch();
     }

@@ -99,7 +99,7 @@ void Relay::retire(Association& a) {
   reaper_->arm(milliseconds(0));
 }
 
-bool Relay::open_listener(ListenerRt& l, std::string& error) {
+bool Relay::open_listener(ListenerRt& l, std::string& error, std::error_code* why) {
   std::error_code ec;
   std::string bad;
   auto addrs = sctp::parse_addresses(l.cfg.addresses, l.cfg.port, ec, &bad);
@@ -113,6 +113,7 @@ bool Relay::open_listener(ListenerRt& l, std::string& error) {
   opts.out_streams = l.cfg.out_streams;
   opts.in_streams = l.cfg.in_streams;
   opts.rcvbuf = kListenerReceiveBuffer;
+  opts.reuse_address = true;
   l.socket = sctp::Socket::open(sctp::family_for(addrs), opts, ec);
   if (!ec) l.socket.bind(addrs, ec);
   // A deep backlog: INITs beyond it are dropped and retried only after RTO.Initial (3 s), which a
@@ -121,6 +122,7 @@ bool Relay::open_listener(ListenerRt& l, std::string& error) {
   if (ec) {
     error = "listener " + l.cfg.name + " on " + join(l.cfg.addresses) + " port " + std::to_string(l.cfg.port) +
             ": " + ec.message();
+    if (why) *why = ec;
     l.socket.close();
     return false;
   }
@@ -155,9 +157,10 @@ bool Relay::apply_listeners(const config::Config& next, std::string& error) {
     auto l = std::make_unique<ListenerRt>();
     l->cfg = lc;
     std::string err;
-    if (open_listener(*l, err)) {
+    std::error_code why;
+    if (open_listener(*l, err, &why)) {
       opened.emplace(lc.name, std::move(l));
-    } else if (old != listeners_.end()) {
+    } else if (old != listeners_.end() && why == std::errc::address_in_use) {
       rebind.push_back(lc.name);
     } else {
       error = err;
@@ -278,8 +281,7 @@ void Relay::apply_destinations() {
     }
     LOG_INFO("destination %s removed (%zu queued messages dropped)", name.c_str(), dropped);
     stats_.dropped_removed += dropped;
-    peers_[name] = std::move(p);  // retire() looks it up while it still exists
-    for (Association* u : ups) retire(*u);
+    for (Association* u : ups) retire(*u);  // (it is still in peers_ for retire() to find)
   }
   peers_ = std::move(peers);
 }

@@ -86,7 +86,7 @@ class Relay {
 
  private:
   // relay.cpp
-  bool open_listener(ListenerRt& l, std::string& error);
+  bool open_listener(ListenerRt& l, std::string& error, std::error_code* why = nullptr);
   bool apply_listeners(const config::Config& next, std::string& error);
   void apply_destinations();
   void rebuild_groups();

@@ -94,6 +94,7 @@ Socket Socket::open(int family, const SocketOptions& opts, std::error_code& ec) 
     return Socket{};
   };
   if (family == AF_INET6 && !set_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 0)) return fail();
+  if (opts.reuse_address && !set_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1)) return fail();
   set_buffer(fd.get(), SO_RCVBUFFORCE, SO_RCVBUF, opts.rcvbuf, "SO_RCVBUF");
   set_buffer(fd.get(), SO_SNDBUFFORCE, SO_SNDBUF, opts.sndbuf, "SO_SNDBUF");
 
@@ -318,12 +319,12 @@ void Socket::close() {
 Socket Socket::peeloff(sctp_assoc_t assoc, int rcvbuf, int sndbuf, std::error_code& ec) {
   ec.clear();
   // SCTP_SOCKOPT_PEELOFF_FLAGS directly: Debian's libsctp declares sctp_peeloff_flags but does
-  // not export it.
+  // not export it. (The kernel's getsockopt returns the new descriptor, not 0, on success.)
   sctp_peeloff_flags_arg_t arg{};
   arg.p_arg.associd = assoc;
   arg.flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
   socklen_t len = sizeof arg;
-  if (::getsockopt(fd(), IPPROTO_SCTP, SCTP_SOCKOPT_PEELOFF_FLAGS, &arg, &len) != 0) {
+  if (::getsockopt(fd(), IPPROTO_SCTP, SCTP_SOCKOPT_PEELOFF_FLAGS, &arg, &len) < 0) {
     ec = errno_code();
     return {};
   }

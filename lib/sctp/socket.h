@@ -65,6 +65,9 @@ struct SocketOptions {
   // delivery (a message larger than the receive window), the others' messages and notifications
   // still come through instead of waiting behind it. Reassembly is kept per association.
   bool fragment_interleave = true;
+  // SO_REUSEADDR: a listener can be bound again while associations peeled off it still hold
+  // its port (never while another listening socket has the address).
+  bool reuse_address = false;
 };
 
 // One budget for every message being reassembled, shared by all the sockets that point at it:
