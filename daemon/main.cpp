@@ -10,9 +10,11 @@
 #include <optional>
 #include <string>
 
+#include "config/buffer_limits.h"
 #include "config/loader.h"
 #include "event/dispatcher.h"
 #include "relay/relay.h"
+#include "util/fd_limit.h"
 #include "systemd/notify.h"
 #include "util/log.h"
 
@@ -129,6 +131,10 @@ int main(int argc, char** argv) {
   auto cfg = load(opts.config, opts.check);
   if (opts.check) {
     if (!cfg) return kExitConfig;
+    // Valid, but the kernel may not let the daemon send its largest messages: a warning only.
+    if (auto wmem_max = config::read_sysctl_number(config::kWmemMaxPath)) {
+      if (auto warning = config::send_buffer_warning(*cfg, *wmem_max)) std::fprintf(stderr, "%s\n", warning->c_str());
+    }
     std::printf("%s: OK (%s)\n", opts.config.c_str(), summary(*cfg).c_str());
     return kExitOk;
   }
@@ -140,12 +146,14 @@ int main(int argc, char** argv) {
 
   // Writes to a vanished peer must give an error, not kill the daemon.
   signal(SIGPIPE, SIG_IGN);
+  // One socket per association: the associations the relay can carry are the descriptors it may open.
+  const uint64_t fd_limit = raise_descriptor_limit();
 
   try {
     event::Dispatcher dispatcher;
     relay::Relay relay(dispatcher);
-    LOG_INFO("sctprelayd %s starting (libevent %s, backend %s)", SCTPRELAYD_VERSION, event_get_version(),
-             dispatcher.backend());
+    LOG_INFO("sctprelayd %s starting (libevent %s, backend %s, up to %llu descriptors)", SCTPRELAYD_VERSION,
+             event_get_version(), dispatcher.backend(), (unsigned long long)fd_limit);
     std::string error;
     if (!relay.apply(*cfg, error)) {
       LOG_ERROR("cannot start: %s", error.c_str());

@@ -2,12 +2,16 @@
 # The project's one test command: installs what is missing, builds, runs the unit tests
 # natively and the integration tests where kernel SCTP exists (natively if the host kernel has
 # it, otherwise inside the QEMU VM of tests/vm/run-in-vm.sh), then the systemd operator test.
+# Then it builds everything again with AddressSanitizer and UndefinedBehaviorSanitizer
+# (-DSCTPRELAY_SANITIZE=ON, in ASAN_BUILD_DIR) and runs the unit and integration tests from that
+# build, with sanitizer options that make any report (leaks included) fail the test.
 # Ends with one line "N passed, N failed" (individual tests; a build or a step that could not
 # run counts as one failure) and exits non-zero if anything failed.
 #
 # Usage: tests/run.sh
 # Environment:
 #   BUILD_DIR     build directory (default <repo>/build)
+#   ASAN_BUILD_DIR  sanitizer build directory (default <repo>/build-asan)
 #   TEST_TIMEOUT  hard limit for everything, in seconds (default 2100 = 35 min)
 #   SKIP_APT=1    never call apt-get (missing packages then fail the run)
 set -euo pipefail
@@ -15,6 +19,7 @@ set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 readonly REPO_ROOT
 BUILD_DIR=${BUILD_DIR:-$REPO_ROOT/build}
+ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-$REPO_ROOT/build-asan}
 readonly TOTAL_TIMEOUT=${TEST_TIMEOUT:-2100}
 readonly DEADLINE=$((SECONDS + TOTAL_TIMEOUT))
 
@@ -80,11 +85,12 @@ count_ctest_results() {  # SUITE_NAME LOG_FILE EXIT_STATUS
   fi
 }
 
-run_unit_tests() {
-  local log=$BUILD_DIR/unit-tests.log rc=0
-  bounded ctest --test-dir "$BUILD_DIR" -L unit --output-on-failure --no-tests=error -j2 \
+run_unit_tests() {  # [SUITE_NAME BUILD_DIR]
+  local suite=${1:-unit tests} dir=${2:-$BUILD_DIR} rc=0
+  local log=$dir/unit-tests.log
+  bounded ctest --test-dir "$dir" -L unit --output-on-failure --no-tests=error -j2 \
     2>&1 | tee "$log" || rc=$?
-  count_ctest_results "unit tests" "$log" "$rc"
+  count_ctest_results "$suite" "$log" "$rc"
 }
 
 host_has_sctp() {
@@ -92,9 +98,10 @@ host_has_sctp() {
     2>/dev/null
 }
 
-run_integration_tests() {
-  local log=$BUILD_DIR/integration-tests.log rc=0
-  local ctest_cmd=(ctest --test-dir "$BUILD_DIR" -L integration --output-on-failure --no-tests=error)
+run_integration_tests() {  # [SUITE_NAME BUILD_DIR]
+  local suite=${1:-integration tests} dir=${2:-$BUILD_DIR} rc=0
+  local log=$dir/integration-tests.log
+  local ctest_cmd=(ctest --test-dir "$dir" -L integration --output-on-failure --no-tests=error)
   if host_has_sctp; then
     echo "host kernel has SCTP: running natively"
     bounded "${ctest_cmd[@]}" 2>&1 | tee "$log" || rc=$?
@@ -102,9 +109,9 @@ run_integration_tests() {
     echo "host kernel has no SCTP: running inside the QEMU VM (tests/vm/run-in-vm.sh)"
     # The VM's own limit stays below ours so it reports a clear timeout message itself.
     "$REPO_ROOT/tests/vm/run-in-vm.sh" --timeout "$(($(remaining) > 60 ? $(remaining) - 30 : 30))" \
-      --share "$BUILD_DIR" -- "${ctest_cmd[@]}" 2>&1 | tee "$log" || rc=$?
+      --share "$dir" -- "${ctest_cmd[@]}" 2>&1 | tee "$log" || rc=$?
   fi
-  count_ctest_results "integration tests" "$log" "$rc"
+  count_ctest_results "$suite" "$log" "$rc"
 }
 
 # ---- (e) systemd operator test ------------------------------------------------------------
@@ -122,6 +129,34 @@ run_operator_test() {
   else
     record_failure "systemd operator test (exit status $rc)"
   fi
+}
+
+# ---- (f) sanitizer build and its tests -----------------------------------------------------
+
+# Only what the tests run (the daemon, the client, the test binaries); not the benchmark tools.
+build_asan() {
+  bounded cmake -S "$REPO_ROOT" -B "$ASAN_BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSCTPRELAY_SANITIZE=ON \
+    && bounded cmake --build "$ASAN_BUILD_DIR" -j2 --target unit_tests integration_tests
+}
+
+# Exported, so every process the tests start inherits them (the daemon, the client; run-in-vm.sh
+# passes exported variables into the VM). Any report stops the program with an error: ASan and
+# UBSan at the fault, LeakSanitizer at exit (the harness stops each daemon with SIGTERM for that,
+# and fails the test if a report appears in the daemon's output).
+export_sanitizer_options() {
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+}
+
+run_asan_unit_tests() {
+  export_sanitizer_options
+  run_unit_tests "unit tests (asan)" "$ASAN_BUILD_DIR"
+}
+
+run_asan_integration_tests() {
+  export_sanitizer_options
+  run_integration_tests "integration tests (asan)" "$ASAN_BUILD_DIR"
 }
 
 # ---- main ---------------------------------------------------------------------------------
@@ -158,12 +193,18 @@ print_summary() {
 
 main() {
   cd "$REPO_ROOT"
-  if required_step "dependencies (apt)" install_dependencies \
-    && required_step "build ($BUILD_DIR)" build; then
-    BUILD_DIR=$(cd "$BUILD_DIR" && pwd -P)
-    test_step "unit tests" run_unit_tests
-    test_step "integration tests" run_integration_tests
-    test_step "systemd operator test" run_operator_test
+  if required_step "dependencies (apt)" install_dependencies; then
+    if required_step "build ($BUILD_DIR)" build; then
+      BUILD_DIR=$(cd "$BUILD_DIR" && pwd -P)
+      test_step "unit tests" run_unit_tests
+      test_step "integration tests" run_integration_tests
+      test_step "systemd operator test" run_operator_test
+    fi
+    if required_step "sanitizer build ($ASAN_BUILD_DIR)" build_asan; then
+      ASAN_BUILD_DIR=$(cd "$ASAN_BUILD_DIR" && pwd -P)
+      test_step "unit tests (asan)" run_asan_unit_tests
+      test_step "integration tests (asan)" run_asan_integration_tests
+    fi
   fi
   print_summary
   [[ $failed -eq 0 ]]

@@ -23,12 +23,20 @@ struct Prefix {
   int length = -1;      // -1: full length (host match)
 };
 
+// What happens to an association that sends a message larger than limits.max_message_size.
+// Either way the message is never held whole in memory: it is discarded as it is read.
+enum class OversizePolicy {
+  Abort,  // ABORT the association (cause: user-initiated abort naming the limit), counted
+  Drop,   // discard that message, counted; the association carries on
+};
+
 struct Listener {
   std::string name;
   std::vector<std::string> addresses;  // bound with sctp_bindx; several = multi-homed
   uint16_t port = 0;
   uint16_t out_streams = 16;  // SCTP_INITMSG sinit_num_ostreams
   uint16_t in_streams = 16;   // SCTP_INITMSG sinit_max_instreams
+  OversizePolicy oversize = OversizePolicy::Abort;  // a message above limits.max_message_size
   Position where;
 };
 
@@ -51,6 +59,13 @@ enum class ReturnPath {
   Routes,  // through the routes whose `from` names this destination
 };
 
+// How many associations the relay opens to a peer destination.
+enum class UpstreamMode {
+  Shared,     // one association carries every source's messages (replies: return_path's rule)
+  PerSource,  // one association per source association, opened on its first message, closed
+              // when the source closes: replies always go back to the association that owns them
+};
+
 struct Destination {
   enum class Kind { Peer, Group };
   std::string name;
@@ -64,6 +79,7 @@ struct Destination {
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
   ReturnPath return_path = ReturnPath::Origin;
+  UpstreamMode associations = UpstreamMode::Shared;
 
   // Kind::Group: associations accepted on a listener, chosen by peer address and port.
   std::string listener;          // empty: any listener
@@ -114,8 +130,12 @@ struct DefaultAction {
 };
 
 struct Limits {
-  std::size_t max_message_size = 1024u * 1024u;  // larger messages: dropped, counted
+  std::size_t max_message_size = 1024u * 1024u;  // larger messages: listener's `oversize` policy
+  // All messages being reassembled from partial reads, across every association, together.
+  // A message that would take the total beyond it is discarded (counted: dropped_reassembly).
+  std::size_t max_reassembly_bytes = 64u * 1024u * 1024u;
   std::chrono::milliseconds shutdown_drain{5000}; // SIGTERM: how long queues may drain
+  Position max_message_size_where;  // where the file gave max_message_size (line 0: not given)
 };
 
 struct Config {

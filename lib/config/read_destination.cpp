@@ -9,7 +9,8 @@ namespace {
 
 using Kind = Destination::Kind;
 
-constexpr std::string_view kPeerOnly[] = {"address", "addresses", "streams", "out_streams", "in_streams", "reconnect"};
+constexpr std::string_view kPeerOnly[] = {"address", "addresses", "streams", "out_streams", "in_streams", "reconnect",
+                                          "associations"};
 constexpr std::string_view kGroupOnly[] = {"listener", "match", "balance"};
 
 void read_queue(Diagnostics& diag, const Field& f, QueueSettings& q) {
@@ -104,6 +105,10 @@ void read_peer(Diagnostics& diag, MapReader& map, Destination& d, DestinationMar
   read_streams(diag, map, d.out_streams, d.in_streams);
   if (auto f = map.take("reconnect")) read_reconnect(diag, *f, d);
   read_return(diag, map, d);
+  if (auto f = map.take("associations")) {
+    if (auto m = read_choice<UpstreamMode>(diag, *f, {{"shared", UpstreamMode::Shared}, {"per-source", UpstreamMode::PerSource}}))
+      d.associations = *m;
+  }
 }
 
 void read_group(Diagnostics& diag, MapReader& map, Destination& d, DestinationMarks& marks) {
@@ -160,7 +165,7 @@ void read_destination(Diagnostics& diag, const Field& item, Document& doc) {
   }
   if (kind_known) {
     map.finish({"name", "kind", "queue", "stream_overflow", "port", "address", "addresses", "streams", "out_streams",
-                "in_streams", "reconnect", "return", "listener", "match", "balance"});
+                "in_streams", "reconnect", "return", "associations", "listener", "match", "balance"});
   } else {  // kind-specific keys are not checked: their meaning depends on the kind
     for (auto key : kPeerOnly) map.take(key);
     for (auto key : kGroupOnly) map.take(key);

@@ -1,22 +1,63 @@
 // The top level of the file: log level, limits, the lists of sections, and the default action.
 #include "config/document.h"
+#include "config/scalars.h"
 #include "util/log.h"
 
 namespace sctprelay::config {
 namespace {
 
+constexpr std::size_t kMiB = 1024u * 1024u;
+// The largest limits.max_message_size: a message is reassembled whole and sent in one call, so
+// the send buffers must be able to hold it.
+constexpr std::size_t kMaxMessageSizeLimit = 256u * kMiB;
+
 void read_limits(Diagnostics& diag, const Field& f, Limits& limits) {
   MapReader map(diag, f, "limits");
-  if (auto v = map.take("max_message_size")) {
-    if (auto n = read_size(diag, *v)) {
-      if (*n == 0) diag.error(v->where, v->path, "must be at least 1 byte");
-      else limits.max_message_size = *n;
+  auto message = map.take("max_message_size");
+  auto reassembly = map.take("max_reassembly_bytes");
+  bool message_ok = true, reassembly_ok = true;
+  if (message) {
+    limits.max_message_size_where = message->where;
+    message_ok = false;
+    if (auto n = read_size(diag, *message)) {
+      if (*n == 0) {
+        diag.error(message->where, message->path, "must be at least 1 byte");
+      } else if (*n > kMaxMessageSizeLimit) {
+        diag.error(message->where, message->path,
+                   "must be at most " + scalars::format_size(kMaxMessageSizeLimit) + ", got " + scalars::format_size(*n));
+      } else {
+        limits.max_message_size = *n;
+        message_ok = true;
+      }
+    }
+  }
+  if (reassembly) {
+    reassembly_ok = false;
+    if (auto n = read_size(diag, *reassembly)) {
+      limits.max_reassembly_bytes = *n;
+      reassembly_ok = true;
+    }
+  }
+  // One message being reassembled may take max_message_size, so the total must allow at least
+  // that. Reported at the key the file gave (max_reassembly_bytes when it gave both).
+  if ((message || reassembly) && message_ok && reassembly_ok &&
+      limits.max_reassembly_bytes < limits.max_message_size) {
+    if (reassembly) {
+      diag.error(reassembly->where, reassembly->path,
+                 scalars::format_size(limits.max_reassembly_bytes) + " is below limits.max_message_size (" +
+                     scalars::format_size(limits.max_message_size) + (message ? "" : ", the default") +
+                     "): it must hold at least one whole message being reassembled");
+    } else {
+      diag.error(message->where, message->path,
+                 scalars::format_size(limits.max_message_size) + " is above limits.max_reassembly_bytes (" +
+                     scalars::format_size(limits.max_reassembly_bytes) +
+                     ", the default): raise max_reassembly_bytes to at least as much");
     }
   }
   if (auto v = map.take("shutdown_drain")) {
     if (auto d = read_duration(diag, *v)) limits.shutdown_drain = *d;
   }
-  map.finish({"max_message_size", "shutdown_drain"});
+  map.finish({"max_message_size", "max_reassembly_bytes", "shutdown_drain"});
 }
 
 void read_default(Diagnostics& diag, const Field& f, Document& doc) {

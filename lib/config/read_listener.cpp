@@ -17,7 +17,11 @@ void read_listener(Diagnostics& diag, const Field& item, Document& doc) {
     if (auto v = read_uint(diag, *port, 1, 65535)) l.port = static_cast<uint16_t>(*v);
   }
   read_streams(diag, map, l.out_streams, l.in_streams);
-  map.finish({"name", "address", "addresses", "port", "streams", "out_streams", "in_streams"});
+  if (auto f = map.take("oversize")) {
+    if (auto p = read_choice<OversizePolicy>(diag, *f, {{"abort", OversizePolicy::Abort}, {"drop", OversizePolicy::Drop}}))
+      l.oversize = *p;
+  }
+  map.finish({"name", "address", "addresses", "port", "streams", "out_streams", "in_streams", "oversize"});
 
   doc.config.listeners.push_back(std::move(l));
   doc.listener_marks.push_back(std::move(marks));

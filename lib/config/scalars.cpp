@@ -120,6 +120,15 @@ Parsed<std::size_t> parse_size(std::string_view text) {
   return static_cast<std::size_t>(n * mult);
 }
 
+std::string format_size(std::size_t bytes) {
+  if (bytes != 0) {
+    if (bytes % (1ull << 30) == 0) return std::to_string(bytes >> 30) + "GiB";
+    if (bytes % (1ull << 20) == 0) return std::to_string(bytes >> 20) + "MiB";
+    if (bytes % (1ull << 10) == 0) return std::to_string(bytes >> 10) + "KiB";
+  }
+  return std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes");
+}
+
 Parsed<std::string> parse_address(std::string_view text) {
   std::string t(trim(text));
   if (t.size() > 2 && t.front() == '[' && t.back() == ']') t = t.substr(1, t.size() - 2);

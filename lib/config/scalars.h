@@ -38,6 +38,9 @@ Parsed<std::chrono::milliseconds> parse_duration(std::string_view text);
 // "1048576", "512B", "64KiB", "1MiB", "1GiB" (1024-based) or "64KB", "1MB", "1GB" (1000-based).
 Parsed<std::size_t> parse_size(std::string_view text);
 
+// A size as the file would write it: "64MiB", "512KiB", "1GiB" when exact, else "1000 bytes".
+std::string format_size(std::size_t bytes);
+
 // IPv4 or IPv6 literal (no host names, no zone index). Returns the canonical text form.
 Parsed<std::string> parse_address(std::string_view text);
 

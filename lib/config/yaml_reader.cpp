@@ -74,8 +74,11 @@ MapReader::MapReader(Diagnostics& diag, const Field& map, std::string_view what)
   }
   is_map_ = true;
   const std::string prefix = map.path.empty() ? "" : map.path + ".";
-  for (auto it = map.value.begin(); it != map.value.end(); ++it) {
-    const YAML::Node& key = it->first;
+  // Copies, not references: yaml-cpp's map iterator yields its key/value pair by value (and
+  // operator-> a temporary proxy holding it), so a reference to it->first would dangle.
+  for (const auto& entry : map.value) {
+    const YAML::Node key = entry.first;
+    const YAML::Node value = entry.second;
     Position key_pos = diag_.at(key.Mark());
     if (!key.IsScalar()) {
       diag_.error(key_pos, map.path, "a key must be plain text, got " + describe(key));
@@ -90,9 +93,9 @@ MapReader::MapReader(Diagnostics& diag, const Field& map, std::string_view what)
     }
     Field f;
     f.path = prefix + name;
-    f.value = it->second;
+    f.value = value;
     f.key_where = key_pos;
-    f.where = it->second.IsNull() || it->second.Mark().is_null() ? key_pos : diag_.at(it->second.Mark());
+    f.where = value.IsNull() || value.Mark().is_null() ? key_pos : diag_.at(value.Mark());
     entries_.push_back(Entry{name, std::move(f)});
   }
 }
@@ -207,8 +210,8 @@ std::vector<Field> read_list(Diagnostics& diag, const Field& f, std::string_view
     return items;
   }
   size_t i = 0;
-  for (auto iter = f.value.begin(); iter != f.value.end(); ++iter) {
-    const YAML::Node& item = *iter;
+  for (const auto& element : f.value) {
+    const YAML::Node item = element;  // a copy: the iterator yields temporaries
     Field it;
     it.path = f.path + "[" + std::to_string(i++) + "]";
     it.value = item;

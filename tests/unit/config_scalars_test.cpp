@@ -57,6 +57,18 @@ TEST(ConfigScalars, Sizes) {
   fails(parse_size("1.5MiB"));
 }
 
+TEST(ConfigScalars, SizesFormattedForMessages) {
+  EXPECT_EQ(format_size(64u * 1024 * 1024), "64MiB");
+  EXPECT_EQ(format_size(512u * 1024), "512KiB");
+  EXPECT_EQ(format_size(1536u * 1024), "1536KiB");
+  EXPECT_EQ(format_size(2ull * 1024 * 1024 * 1024), "2GiB");
+  EXPECT_EQ(format_size(1000), "1000 bytes");
+  EXPECT_EQ(format_size(1), "1 byte");
+  EXPECT_EQ(format_size(0), "0 bytes");
+  for (std::size_t n : {std::size_t{65536}, std::size_t{3} << 20, std::size_t{5} << 30})
+    EXPECT_EQ(must(parse_size(format_size(n))), n);  // what a message says can be written in the file
+}
+
 TEST(ConfigScalars, Numbers) {
   EXPECT_EQ(must(parse_uint("18", 0, UINT32_MAX)), 18u);
   EXPECT_EQ(must(parse_uint("0x3c", 0, UINT32_MAX)), 60u);

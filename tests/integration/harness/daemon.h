@@ -13,6 +13,12 @@ class Daemon {
  public:
   // Starts the daemon and waits until it has applied `yaml` (throws if it does not).
   explicit Daemon(const std::string& yaml, const std::string& log_level = "info");
+  // Stops the daemon with SIGTERM if it still runs (SIGKILL if it does not exit within a few
+  // seconds), so that LeakSanitizer gets to check it at exit, and fails the test if its output
+  // holds a sanitizer report.
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
 
   Process& process() { return *proc_; }
   const std::string& config_path() const { return config_path_; }
@@ -28,7 +34,8 @@ class Daemon {
   std::map<std::string, uint64_t> stats();
   // Polls the counters until `key` reaches `at_least` or the deadline passes.
   bool wait_stat(const std::string& key, uint64_t at_least, Deadline d = soon());
-  // SIGTERM; the exit status, or nothing if it did not exit in time.
+  // SIGTERM; the exit status, or nothing if it did not exit in time. A sanitizer report in the
+  // daemon's output fails the test.
   std::optional<int> stop(Deadline d = soon());
 
  private:

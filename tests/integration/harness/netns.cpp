@@ -96,6 +96,13 @@ void add_veth(const VethEnd& a, const VethEnd& b) {
   }
 }
 
+void add_netem(const Netns& ns, const std::string& dev, const std::vector<std::string>& params) {
+  run_command({"modprobe", "sch_netem"});  // a module on Debian kernels, like veth
+  std::vector<std::string> argv{"tc", "qdisc", "add", "dev", dev, "root", "netem"};
+  argv.insert(argv.end(), params.begin(), params.end());
+  ns.exec(argv);
+}
+
 NetnsScope::NetnsScope(const Netns& ns) {
   saved_fd_ = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (saved_fd_ < 0) throw std::runtime_error(std::string("open own netns: ") + std::strerror(errno));

@@ -48,6 +48,10 @@ struct VethEnd {
 // goes away with its namespaces.
 void add_veth(const VethEnd& a, const VethEnd& b);
 
+// Shapes what `dev` in `ns` sends with netem, e.g. {"delay", "20ms", "rate", "8mbit"}
+// (`tc qdisc add dev DEV root netem ...`). Gone with the interface.
+void add_netem(const Netns& ns, const std::string& dev, const std::vector<std::string>& params);
+
 // While alive, this thread is inside `ns`: sockets it opens and processes it starts live there
 // (a socket stays in its namespace for good). The destructor returns the thread to where it was.
 class NetnsScope {

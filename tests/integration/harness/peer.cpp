@@ -1,8 +1,12 @@
 #include "harness/peer.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 namespace harness {
@@ -57,7 +61,7 @@ Peer Peer::connect(uint16_t port, std::vector<std::string> addresses, uint16_t s
 
 bool Peer::pump(Deadline d) {
   for (;;) {
-    sock_.receive(rx_, 4u << 20);
+    sock_.receive(rx_, max_message_);
     switch (rx_.status) {
       case sctp::RecvStatus::Message:
         pending_.push_back(Msg{rx_.info, rx_.data});
@@ -77,8 +81,10 @@ bool Peer::pump(Deadline d) {
         if (ms == 0 || ::poll(&pfd, 1, ms) <= 0) return false;
         continue;
       }
-      case sctp::RecvStatus::Oversize:
       case sctp::RecvStatus::Error:
+        return true;
+      default:  // Oversize (and any other discarded message)
+        ++oversize;
         return true;
     }
   }
@@ -156,6 +162,13 @@ bool Peer::quiet_until(Deadline d) {
   return false;
 }
 
+void Peer::force_buffers(int rcvbuf, int sndbuf) {
+  for (auto [name, value] : {std::pair{SO_RCVBUFFORCE, rcvbuf}, std::pair{SO_SNDBUFFORCE, sndbuf}})
+    if (value > 0 && ::setsockopt(sock_.fd(), SOL_SOCKET, name, &value, sizeof value) != 0)
+      throw std::runtime_error(std::string("SO_") + (name == SO_RCVBUFFORCE ? "RCV" : "SND") +
+                               "BUFFORCE: " + std::strerror(errno) + " (needs root)");
+}
+
 void Peer::shutdown(sctp_assoc_t assoc) { sock_.shutdown(assoc ? assoc : assoc_); }
 void Peer::abort(sctp_assoc_t assoc) { sock_.abort(assoc ? assoc : assoc_); }
 
@@ -166,6 +179,15 @@ std::string payload(std::size_t size, uint64_t seq, uint16_t stream) {
   for (std::size_t i = 0; i < size; ++i)
     s.push_back(i < head.size() ? head[i] : static_cast<char>('a' + (i * 7 + seq) % 26));
   return s;
+}
+
+std::optional<PayloadId> payload_id(std::string_view data) {
+  unsigned long long seq = 0;
+  unsigned stream = 0;
+  int used = 0;
+  std::string head(data.substr(0, 48));
+  if (std::sscanf(head.c_str(), "seq=%llu stream=%u;%n", &seq, &stream, &used) != 2 || used == 0) return std::nullopt;
+  return PayloadId{seq, static_cast<uint16_t>(stream)};
 }
 
 }  // namespace harness

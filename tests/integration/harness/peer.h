@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -59,6 +60,15 @@ class Peer {
   void close() { sock_.close(); }
   sctprelay::sctp::Socket& socket() { return sock_; }
 
+  // The largest message recv() takes whole (default 4 MiB); a larger one is read, discarded and
+  // counted in `oversize`.
+  void set_max_message(std::size_t bytes) { max_message_ = bytes; }
+  // Socket buffers beyond net.core.[rw]mem_max (SO_RCVBUFFORCE/SO_SNDBUFFORCE: needs root, as in
+  // the VM). The kernel refuses a message larger than the send buffer (EMSGSIZE), so a test that
+  // sends one huge message gives its sender a buffer to match. 0 leaves a buffer as it is.
+  void force_buffers(int rcvbuf, int sndbuf);
+  std::size_t oversize = 0;  // messages larger than set_max_message() seen and discarded
+
   std::vector<sctprelay::sctp::AssocChange> changes;  // every association change seen
 
  private:
@@ -70,9 +80,18 @@ class Peer {
   std::vector<Msg> pending_;
   sctp_assoc_t assoc_ = 0;
   uint16_t out_streams_ = 0;
+  std::size_t max_message_ = 4u << 20;
 };
 
 // A deterministic payload of `size` bytes that names its sequence number and stream.
 std::string payload(std::size_t size, uint64_t seq, uint16_t stream = 0);
+
+// What a payload() names at its start: its sequence number and stream. Nothing if `data` does not
+// start like one (e.g. a message cut short).
+struct PayloadId {
+  uint64_t seq;
+  uint16_t stream;
+};
+std::optional<PayloadId> payload_id(std::string_view data);
 
 }  // namespace harness

@@ -1,5 +1,7 @@
 #include "harness/process.h"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,8 +16,23 @@
 
 namespace harness {
 
+namespace {
+
+// What the sanitizers print first when they find something (with halt_on_error, the program then
+// stops; LeakSanitizer reports at exit).
+constexpr const char* kSanitizerMarks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"};
+
+bool has_sanitizer_mark(const std::string& line) {
+  for (const char* mark : kSanitizerMarks)
+    if (line.find(mark) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
 Process::Process(std::vector<std::string> argv, Options opts) : opts_(opts) {
   name_ = argv.at(0).substr(argv[0].rfind('/') + 1);
+  ours_ = argv[0] == SCTPRELAYD_BIN || argv[0] == CLIENT_BIN;
   int out[2], in[2] = {-1, -1};
   if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
   if (opts.stdin_pipe && pipe2(in, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
@@ -53,21 +70,53 @@ Process::~Process() {
     waitpid(pid_, &st, 0);
   }
   drain();
+  if (ours_) expect_no_sanitizer_report();
   if (out_fd_ >= 0) close(out_fd_);
   if (in_fd_ >= 0) close(in_fd_);
+}
+
+std::string Process::sanitizer_report() const {
+  std::size_t first = 0;
+  while (first < lines_.size() && !has_sanitizer_mark(lines_[first])) ++first;
+  std::string report;
+  for (std::size_t i = first; i < lines_.size(); ++i) report += lines_[i] + "\n";
+  if (first < lines_.size() && !partial_.empty()) report += partial_ + "\n";
+  return report;
+}
+
+void Process::expect_no_sanitizer_report() {
+  if (!partial_.empty() && has_sanitizer_mark(partial_)) {  // a last line without its newline
+    lines_.push_back(partial_);
+    partial_.clear();
+  }
+  for (std::size_t i = sanitizer_checked_; i < lines_.size(); ++i) {
+    if (!has_sanitizer_mark(lines_[i])) continue;
+    std::string report;
+    for (std::size_t j = i; j < lines_.size(); ++j) report += lines_[j] + "\n";
+    ADD_FAILURE() << name_ << " (pid " << pid_ << ") reported a sanitizer error:\n" << report;
+    break;
+  }
+  sanitizer_checked_ = lines_.size();
 }
 
 bool Process::read_some(int timeout_ms) {
   pollfd pfd{out_fd_, POLLIN, 0};
   if (::poll(&pfd, 1, timeout_ms) <= 0) return false;
-  char buf[8192];
+  char buf[65536];  // large: some tests print whole messages in hex
   ssize_t n = ::read(out_fd_, buf, sizeof buf);
   if (n <= 0) return false;
   partial_.append(buf, static_cast<std::size_t>(n));
   std::size_t pos;
   while ((pos = partial_.find('\n')) != std::string::npos) {
     lines_.push_back(partial_.substr(0, pos));
-    if (opts_.echo) std::fprintf(stderr, "[%s] %s\n", name_.c_str(), lines_.back().c_str());
+    if (opts_.echo) {
+      const std::string& l = lines_.back();
+      if (opts_.echo_limit && l.size() > opts_.echo_limit)
+        std::fprintf(stderr, "[%s] %.*s... (%zu characters)\n", name_.c_str(), int(opts_.echo_limit), l.c_str(),
+                     l.size());
+      else
+        std::fprintf(stderr, "[%s] %s\n", name_.c_str(), l.c_str());
+    }
     partial_.erase(0, pos + 1);
   }
   return true;

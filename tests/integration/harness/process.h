@@ -18,6 +18,7 @@ class Process {
     bool stdin_pipe = false;     // keep a pipe to the child's stdin (else /dev/null)
     bool merge_stderr = true;    // stderr joins stdout's lines
     bool echo = true;            // copy every line to the test's stderr, prefixed with the name
+    std::size_t echo_limit = 0;  // echo at most this many characters of a line (0: all of it)
   };
   Process(std::vector<std::string> argv, Options opts);
   explicit Process(std::vector<std::string> argv) : Process(std::move(argv), Options{}) {}
@@ -41,6 +42,14 @@ class Process {
   std::optional<int> wait_exit(Deadline d = soon());
   bool running() const { return pid_ > 0 && !status_; }
 
+  // A sanitizer report in the output read so far ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+  // "runtime error:"), from its first line on; empty when there is none.
+  std::string sanitizer_report() const;
+  // Fails the current test (ADD_FAILURE) with the report if the output read so far has a new one.
+  // Done by the destructor too for the project's own programs (sctprelayd, sctprelay-client),
+  // which tests/run.sh also builds with sanitizers: a report never passes silently.
+  void expect_no_sanitizer_report();
+
  private:
   bool read_some(int timeout_ms);
   std::string name_;
@@ -51,6 +60,8 @@ class Process {
   std::string partial_;
   std::vector<std::string> lines_;
   std::optional<int> status_;
+  bool ours_ = false;                    // sctprelayd or sctprelay-client
+  std::size_t sanitizer_checked_ = 0;    // lines already checked by expect_no_sanitizer_report()
 };
 
 // A temporary directory removed with its files at the end of the test.
