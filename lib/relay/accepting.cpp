@@ -1,5 +1,7 @@
 // Listeners: a new association is peeled off the listener's one-to-many socket onto a socket of its
 // own at COMM_UP, so from then on it is read, paused and sent to on its own; its end.
+#include <algorithm>
+
 #include "relay/relay.h"
 #include "util/log.h"
 
@@ -61,7 +63,9 @@ void Relay::read_listener(ListenerRt& l) {
 
 void Relay::accept_association(ListenerRt& l, const sctp::AssocChange& c, const sctp::Address& from) {
   std::error_code ec;
-  sctp::Socket own = l.socket.peeloff(c.assoc, kAssociationBuffer, kAssociationBuffer, ec);
+  // Its send buffer holds the largest message the relay accepts (the kernel refuses a larger one).
+  const int sndbuf = static_cast<int>(std::max<std::size_t>(kAssociationBuffer, cfg_.limits.max_message_size));
+  sctp::Socket own = l.socket.peeloff(c.assoc, kAssociationBuffer, sndbuf, ec);
   if (ec) {
     // It ended before it could be taken (its COMM_LOST follows), or the process is out of descriptors.
     LOG_WARN("listener %s: assoc %d: cannot give it a socket of its own (%s): aborted", l.cfg.name.c_str(),

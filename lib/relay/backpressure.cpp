@@ -1,14 +1,13 @@
-// Backpressure: a source whose message lands in a full (or, while its target is up, growing) queue
-// stops being read, that association alone, until the queue drains below its low water or the
-// target goes away. What stays unread stays in the kernel, where SCTP's flow control slows the peer.
+// Backpressure (see backpressure.h), and the relay's watch over associations it holds back.
 #include <algorithm>
 
+#include "relay/backpressure.h"
 #include "relay/relay.h"
 #include "util/log.h"
 
 namespace sctprelay::relay {
 
-void Relay::hold(Association& source, Association& target) {
+void Backpressure::hold(Association& source, Association& target) {
   if (std::find(target.held_sources.begin(), target.held_sources.end(), source.id) != target.held_sources.end())
     return;
   target.held_sources.push_back(source.id);
@@ -26,12 +25,12 @@ void Relay::hold(Association& source, Association& target) {
   source.update_watch();
 }
 
-void Relay::release_held(Association& target) {
+void Backpressure::release(Association& target) {
   if (target.held_sources.empty()) return;
   auto sources = std::move(target.held_sources);
   target.held_sources.clear();
   for (uint64_t id : sources) {
-    Association* s = find(id);
+    Association* s = table_.find(id);
     if (!s) continue;
     s->holds.erase(std::remove(s->holds.begin(), s->holds.end(), target.id), s->holds.end());
     s->update_watch();
@@ -41,8 +40,18 @@ void Relay::release_held(Association& target) {
   target.logged_pause = false;
 }
 
-void Relay::release_if_drained(Association& target) {
-  if (!target.held_sources.empty() && may_release(target)) release_held(target);
+void Backpressure::release_if_drained(Association& target) {
+  if (!target.held_sources.empty() && may_release(target)) release(target);
+}
+
+void Backpressure::forget(Association& a) {
+  release(a);
+  for (uint64_t t : a.holds)
+    if (Association* target = table_.find(t)) {
+      auto& h = target->held_sources;
+      h.erase(std::remove(h.begin(), h.end(), a.id), h.end());
+    }
+  a.holds.clear();
 }
 
 // An association that is not read cannot see its own notifications. Once a second (or at once
@@ -52,10 +61,9 @@ void Relay::release_if_drained(Association& target) {
 // receive buffer held).
 void Relay::check_paused_liveness() {
   std::vector<Association*> ending;
-  for (auto& [_, a] : assocs_) {
-    if (a->retired || !a->paused() || !a->up) continue;
-    if (a->socket.association_state(a->assoc) != SCTP_ESTABLISHED) ending.push_back(a.get());
-  }
+  assocs_.for_each([&](Association& a) {
+    if (a.paused() && a.up && a.socket.association_state(a.assoc) != SCTP_ESTABLISHED) ending.push_back(&a);
+  });
   for (Association* a : ending) {
     if (a->retired) continue;
     LOG_DEBUG("%s: held back but ending: reading it", a->label.c_str());

@@ -35,50 +35,29 @@ std::string join(const std::vector<std::string>& v) {
 
 }  // namespace
 
-Relay::Relay(event::Dispatcher& dispatcher) : dispatcher_(dispatcher) {
+Relay::Relay(event::Dispatcher& dispatcher) : dispatcher_(dispatcher), assocs_(dispatcher) {
   ttl_timer_ = dispatcher_.timer([this] { expire_queues(); });
   retry_timer_ = dispatcher_.timer([this] { retry_sends(); });
   liveness_timer_ = dispatcher_.timer([this] { check_paused_liveness(); });
-  reaper_ = dispatcher_.timer([this] { graveyard_.clear(); });
 }
 
-Relay::~Relay() {
-  graveyard_.clear();
-  assocs_.clear();
-  listeners_.clear();
-}
+Relay::~Relay() = default;
 
 std::size_t Relay::association_count() const {
   std::size_t n = 0;
-  for (auto& [_, a] : assocs_) n += (a->up && !a->retired) ? 1 : 0;
+  assocs_.for_each([&](const Association& a) { n += a.up ? 1 : 0; });
   return n;
 }
 
 std::size_t Relay::queued_messages() const {
   std::size_t n = 0;
-  for (auto& [_, a] : assocs_) n += a->retired ? 0 : a->queue.size();
+  assocs_.for_each([&](const Association& a) { n += a.queue.size(); });
   return n;
-}
-
-Association& Relay::create(Association::Role role, std::string label) {
-  uint64_t id = new_id();
-  auto a = std::make_unique<Association>(id, role, std::move(label));
-  Association& ref = *a;
-  assocs_.emplace(id, std::move(a));
-  return ref;
 }
 
 void Relay::retire(Association& a) {
   if (a.retired) return;
-  release_held(a);
-  for (uint64_t t : a.holds)
-    if (Association* target = find(t)) {
-      auto& h = target->held_sources;
-      h.erase(std::remove(h.begin(), h.end(), a.id), h.end());
-    }
-  a.holds.clear();
-  a.retired = true;
-  a.update_watch();
+  backpressure_.forget(a);
   if (a.reconnect) a.reconnect->disarm();
   awaiting_dry_.erase(a.id);
   if (a.role == Association::Role::Accepted) {
@@ -93,10 +72,7 @@ void Relay::retire(Association& a) {
     a.staged.clear();
     a.staged_meta.clear();
   }
-  auto it = assocs_.find(a.id);
-  graveyard_.push_back(std::move(it->second));
-  assocs_.erase(it);
-  reaper_->arm(milliseconds(0));
+  assocs_.retire(a);
 }
 
 bool Relay::open_listener(ListenerRt& l, std::string& error, std::error_code* why) {
@@ -319,8 +295,9 @@ void Relay::rebuild_groups() {
   }
   // Members in arrival order (ids grow with time), so by-stream choice is stable.
   std::vector<Association*> accepted;
-  for (auto& [_, a] : assocs_)
-    if (a->role == Association::Role::Accepted && !a->retired) accepted.push_back(a.get());
+  assocs_.for_each([&](Association& a) {
+    if (a.role == Association::Role::Accepted) accepted.push_back(&a);
+  });
   std::sort(accepted.begin(), accepted.end(), [](auto* x, auto* y) { return x->id < y->id; });
   for (Association* a : accepted) {
     auto l = listeners_.find(a->listener);
@@ -352,7 +329,7 @@ void Relay::rebuild_routes() {
 bool Relay::apply(const config::Config& next, std::string& error) {
   if (!apply_listeners(next, error)) return false;
   // Holds are rebuilt as traffic flows again under the new rules.
-  for (auto& [_, a] : assocs_) release_held(*a);
+  assocs_.for_each([&](Association& a) { release_held(a); });
   cfg_ = next;
   table_ = router::RouteTable(cfg_);
   budget_.limit = cfg_.limits.max_reassembly_bytes;
@@ -373,7 +350,7 @@ bool Relay::apply(const config::Config& next, std::string& error) {
 
 void Relay::expire_queues() {
   auto now = Clock::now();
-  for (auto& [_, a] : assocs_) {
+  for (Association* a : assocs_.snapshot()) {
     if (a->retired) continue;
     std::size_t n = a->queue.expire(now);
     if (!n) continue;

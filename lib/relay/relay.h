@@ -11,8 +11,10 @@
 //   sending.cpp      sending now or queueing, draining queues, send error classes
 //   backpressure.cpp holding sources back while a target's queue is full, and letting them go
 //   stopping.cpp     the graceful stop
-// Associations are owned here, in assocs_, and named elsewhere by id; one is deleted only from
-// the loop's next turn (retire), so no callback ever runs on a deleted one.
+//   association_table.h  the one owner of every association (deferred delete)
+//   backpressure.h       who holds whom back
+// Associations are named by id everywhere but in the table; one is deleted only on the loop's next
+// turn (retire), so no callback ever runs on a deleted one.
 #pragma once
 
 #include <functional>
@@ -25,6 +27,8 @@
 #include "config/config.h"
 #include "event/dispatcher.h"
 #include "relay/association.h"
+#include "relay/association_table.h"
+#include "relay/backpressure.h"
 #include "relay/stats.h"
 #include "router/route_table.h"
 
@@ -92,12 +96,9 @@ class Relay {
   void rebuild_groups();
   void join_groups(Association& a);
   void rebuild_routes();
-  Association& create(Association::Role role, std::string label);
-  void retire(Association& a);  // closes it; deleted on the loop's next turn
-  Association* find(uint64_t id) {
-    auto it = assocs_.find(id);
-    return it == assocs_.end() || it->second->retired ? nullptr : it->second.get();
-  }
+  Association& create(Association::Role role, std::string label) { return assocs_.create(role, std::move(label)); }
+  void retire(Association& a);  // unhooks it from everything that names it; deleted on the loop's next turn
+  Association* find(uint64_t id) { return assocs_.find(id); }
   uint16_t max_streams_for(const config::Destination& d) const;
 
   // accepting.cpp
@@ -157,12 +158,9 @@ class Relay {
   void expire_queues();
 
   // backpressure.cpp
-  void hold(Association& source, Association& target);
-  void release_held(Association& target);
-  void release_if_drained(Association& target);
-  static bool may_release(Association& t) {
-    return t.queue.below_low_water() && (!t.up || t.queue.below_soft_low_water());
-  }
+  void hold(Association& source, Association& target) { backpressure_.hold(source, target); }
+  void release_held(Association& target) { backpressure_.release(target); }
+  void release_if_drained(Association& target) { backpressure_.release_if_drained(target); }
   void check_paused_liveness();
 
   // stopping.cpp
@@ -170,26 +168,23 @@ class Relay {
   void await_sender_dry();
   void send_shutdown();
 
-  uint64_t new_id() { return ++last_id_; }
-
   event::Dispatcher& dispatcher_;
   config::Config cfg_;
   router::RouteTable table_;
-  std::unordered_map<uint64_t, std::unique_ptr<Association>> assocs_;
-  std::vector<std::unique_ptr<Association>> graveyard_;   // retired, deleted on the next turn
-  std::unique_ptr<event::Timer> reaper_;
+  // Declared before everything that owns a socket: the sockets charge it until they close.
+  sctp::ReassemblyBudget budget_;
+  Stats stats_;
+  AssociationTable assocs_;
+  Backpressure backpressure_{assocs_, stats_};
   std::map<std::string, std::unique_ptr<ListenerRt>> listeners_;
   std::map<std::string, std::unique_ptr<PeerRt>> peers_;
   std::map<std::string, std::unique_ptr<GroupRt>> groups_;
   std::vector<RouteRt> routes_;
   Target fallback_;
-  uint64_t last_id_ = 0;
-  sctp::ReassemblyBudget budget_;
   sctp::ReceiveBatch batch_;
   std::vector<Association*> staged_targets_;  // associations with staged sends in this batch
   std::vector<sctp::OutMessage> drain_;       // scratch for sending a queue's front in one call
   std::vector<uint64_t> retry_;               // associations waiting for the retry timer
-  Stats stats_;
   std::unique_ptr<event::Timer> ttl_timer_;
   std::unique_ptr<event::Timer> retry_timer_;
   std::unique_ptr<event::Timer> liveness_timer_;

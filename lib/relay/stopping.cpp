@@ -16,8 +16,7 @@ void Relay::stop(milliseconds deadline, std::function<void()> done) {
     l->stop_hold = true;
     l->io->watch(0);
   }
-  for (auto& [_, a] : assocs_) {
-    if (a->retired) continue;
+  for (Association* a : assocs_.snapshot()) {
     if (a->role == Association::Role::Accepted) {
       a->stop_hold = true;
       a->update_watch();
@@ -45,8 +44,8 @@ void Relay::await_sender_dry() {
   // The relay's queues are empty; what the kernel still holds for the upstream peers is what
   // remains. SENDER_DRY says when each has it all acknowledged.
   stop_phase_ = StopPhase::AwaitDry;
-  for (auto& [_, a] : assocs_) {
-    if (a->retired || a->role != Association::Role::Upstream || !a->up) continue;
+  for (Association* a : assocs_.snapshot()) {
+    if (a->role != Association::Role::Upstream || !a->up) continue;
     std::error_code ec;
     if (a->socket.watch_sender_dry(ec))
       awaiting_dry_.insert(a->id);
@@ -57,8 +56,7 @@ void Relay::await_sender_dry() {
 
 void Relay::send_shutdown() {
   stop_phase_ = StopPhase::ShutdownSent;
-  for (auto& [_, a] : assocs_) {
-    if (a->retired) continue;
+  for (Association* a : assocs_.snapshot()) {
     release_held(*a);
     if (a->up) a->socket.shutdown(a->assoc);
     // Read again: SHUTDOWN_COMP arrives on the association's own socket.
