@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -30,6 +31,9 @@ uint64_t dropped_total(const std::map<std::string, uint64_t>& stats) {
 TEST(RelayIsolation, ASlowDestinationHoldsBackOnlyTheSourceThatFeedsIt) {
   uint16_t p = ports_for_test();
   Peer slow = Peer::listen(p + 1), fast = Peer::listen(p + 2);
+  // A small receive buffer for the slow destination (the kernel doubles it: 512 KiB), so what
+  // waits for it is mostly in the relay.
+  slow.force_buffers(256 * 1024, 0);
   Daemon relay(with_ports(R"(
 listeners:
   - {name: in, addresses: [127.0.0.1], port: {P0}}
@@ -46,9 +50,11 @@ routes:
   ASSERT_TRUE(relay.saw("destination fast up"));
   Peer x = Peer::connect(p), y = Peer::connect(p);
 
-  // X sends more than everything between it and `slow` can hold (the relay's queue and socket
-  // buffers, slow's receive buffer: well under 1,500 messages of 1 KB), so at 200 messages a second
-  // most of X's traffic is still waiting for many seconds.
+  // X sends far more than everything between the relay and `slow` can hold (the relay's queue and
+  // its send buffer, slow's receive buffer: about 1,100 messages of 1 KB), so at 200 messages a
+  // second most of X's traffic waits in the relay's receive buffer for X, for many seconds. A relay
+  // that reads all of a listener's associations as one would have to read past X's backlog to
+  // reach Y's messages: Y would get through only once `slow` had had most of X's.
   constexpr int kX = 3000, kY = 2000;
   std::atomic<int> slow_count{0};
   std::vector<Msg> slow_got;
@@ -83,6 +89,7 @@ routes:
   x_sender.join();
   slow_reader.join();
 
+  std::fprintf(stderr, "all of Y through when slow had %d of X's %d messages\n", slow_when_y_done, kX);
   ASSERT_TRUE(paused) << "the relay never held X back (backpressure_pauses stayed 0)";
   ASSERT_TRUE(x_sent && y_sent);
   ASSERT_EQ(fast_got.size(), std::size_t(kY)) << "Y's messages did not all get past X's backlog";

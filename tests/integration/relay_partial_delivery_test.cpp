@@ -33,8 +33,8 @@ constexpr std::size_t MiB = 1u << 20;
   } while (0)
 
 // Two namespaces: "relay" (the daemon, its destinations and a nearby source on loopback) and
-// "far", joined by a veth pair whose far end sends through netem at 8 Mbit/s with 20 ms of delay:
-// about a second per MiB.
+// "far", joined by a veth pair whose far end sends through netem at 32 Mbit/s with 20 ms of delay:
+// a quarter of a second per MiB, at most.
 //   relay 203.0.113.1/24 <-> far 203.0.113.2/24
 struct SlowPath {
   std::string tag = std::to_string(::getpid());
@@ -45,7 +45,7 @@ struct SlowPath {
 
   SlowPath() {
     add_veth({relay, relay_dev, relay_addr + "/24"}, {far, far_dev, far_addr + "/24"});
-    add_netem(far, far_dev, {"delay", "20ms", "rate", "8mbit", "limit", "100000"});
+    add_netem(far, far_dev, {"delay", "20ms", "rate", "32mbit", "limit", "100000"});
   }
   uint64_t bytes_at_relay() const { return relay.rx_bytes(relay_dev); }
 };
@@ -72,9 +72,9 @@ TEST(RelayPartialDelivery, AHugeMessageInFlightHoldsUpNoOtherAssociation) {
   SlowPath net;
   NetnsScope inside_relay(net.relay);  // the daemon, its destinations and the near source
   Peer big_sink = Peer::listen(p + 1), small_sink = Peer::listen(p + 2);
-  big_sink.set_max_message(16 * MiB);
+  big_sink.set_max_message(32 * MiB);
   Daemon relay(with_ports(R"(
-limits: {max_message_size: 8MiB}
+limits: {max_message_size: 32MiB}
 listeners:
   - {name: in, addresses: [127.0.0.1, 203.0.113.1], port: {P0}}
 destinations:
@@ -90,20 +90,23 @@ routes:
   ASSERT_TRUE(relay.saw("destination small up"));
 
   Peer far = in_netns(net.far, [&] { return Peer::connect(p, {net.relay_addr}); });
-  far.force_buffers(0, static_cast<int>(16 * MiB));  // the kernel takes one message only if it fits
+  far.force_buffers(0, static_cast<int>(64 * MiB));  // the kernel takes one message only if it fits
   Peer near = Peer::connect(p);
 
-  // One message of 6 MiB, six times the relay's receive window for an association: about six
-  // seconds on the slow path.
-  constexpr std::size_t kHuge = 6 * MiB;
+  // One message of 28 MiB, more than any socket of the relay can hold (an association's own takes
+  // 1 MiB, the listener's 8 MiB; the kernel doubles both), so the relay must take it in pieces;
+  // seven seconds or more on the slow path.
+  constexpr std::size_t kHuge = 28 * MiB;
   const std::string huge = payload(kHuge, 1, 1);
   uint64_t at_start = net.bytes_at_relay();
   ASSERT_TRUE(far.send(huge, 1, 61));
-  // More than a receive window of it has reached the relay: the relay is reading it in pieces.
-  ASSERT_TRUE(wait_until([&] { return net.bytes_at_relay() - at_start > 2 * MiB; }, Deadline::in(seconds(30)),
-                         milliseconds(200)));
+  // Wait until more of it has reached the relay than any one of its sockets holds: now it is being
+  // delivered to the relay in pieces (partial delivery), whichever socket it arrives on.
+  ASSERT_TRUE(wait_until([&] { return net.bytes_at_relay() - at_start > 17 * MiB; }, Deadline::in(seconds(40)),
+                         milliseconds(100)));
 
-  // Meanwhile the near association's small messages go through.
+  // Meanwhile (11 MiB, about three seconds, still to come) the near association's small messages
+  // go through.
   constexpr int kSmall = 20;
   for (int i = 0; i < kSmall; ++i) ASSERT_TRUE(near.send(payload(200, i, 2), 2, 62));
   auto small = small_sink.recv_n(kSmall, Deadline::in(seconds(30)));

@@ -77,23 +77,27 @@ Verdict check_two_lives(const Traffic& t, const std::vector<uint64_t>& sent, con
   using Key = std::pair<int, uint16_t>;
   auto sequences = [&](const std::vector<Arrived>& got, const char* who) {
     std::map<Key, std::vector<uint64_t>> seqs;
+    std::size_t bad = 0;
     for (std::size_t i = 0; i < got.size(); ++i) {
       const Arrived& a = got[i];
       auto id = payload_id(a.data);
       if (!id) {
-        problems << who << " message " << i << " (" << a.data.size() << " bytes) is not one that was sent\n";
+        if (++bad <= 10)
+          problems << who << " message " << i << " (" << a.data.size() << " bytes) is not one that was sent\n";
         continue;
       }
       int s = static_cast<int>(id->seq / kSeqBase);
       uint64_t n = id->seq % kSeqBase;
       if (s >= t.sources || n >= sent[s] || a.data != t.message(s, n) || a.stream != t.stream(s, n) ||
           a.ppid != t.ppid(s)) {
-        problems << who << " message " << i << " (source " << s << " #" << n << ", " << a.data.size()
-                 << " bytes, stream " << a.stream << ", ppid " << a.ppid << ") is not what was sent\n";
+        if (++bad <= 10)
+          problems << who << " message " << i << " (source " << s << " #" << n << ", " << a.data.size()
+                   << " bytes, stream " << a.stream << ", ppid " << a.ppid << ") is not what was sent\n";
         continue;
       }
       seqs[{s, a.stream}].push_back(n);
     }
+    if (bad > 10) problems << "... and " << bad - 10 << " more such messages of the " << who << "\n";
     return seqs;
   };
   auto first = sequences(before, "first instance"), second = sequences(after, "second instance");
@@ -153,6 +157,32 @@ routes:
   - {from: in, streams: "4-7", to: b}
 )";
 
+// Threads that send for a test. Should the test end early (a failed ASSERT, an exception), the
+// destructor ends the associations they may be blocked on and joins them: no thread outlives it.
+struct Senders {
+  std::vector<std::thread> threads;
+  std::vector<Peer*> peers;
+  void join() {
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+  ~Senders() {
+    bool early = std::any_of(threads.begin(), threads.end(), [](auto& t) { return t.joinable(); });
+    if (early)
+      for (Peer* p : peers) p->abort();
+    join();
+  }
+};
+
+// Waits until `done` holds for the messages `sink` has printed; false if the deadline passes first.
+bool wait_printed(ClientSink& sink, const std::function<bool(const std::vector<PrintedMessage>&)>& done, Deadline d) {
+  for (;;) {
+    std::size_t have = sink.messages().size();
+    if (done(sink.messages())) return true;
+    if (!sink.wait_messages(have + 1, d)) return done(sink.messages());
+  }
+}
+
 // Kills `a1` the way the test means (see the top of the file) and returns what its kernel had
 // acknowledged but it never printed.
 std::vector<Msg> kill_taking_unread(ClientSink& a1) {
@@ -192,14 +222,15 @@ TEST(RelayRedelivery, AStuckDestinationHoldsNothingElseUpAndItsNextInstanceGetsA
   a1->process().signal(SIGSTOP);
   uint64_t pauses = relay.stats()["backpressure_pauses"];
   int a_sent[2] = {1, 1};
-  std::vector<std::thread> a_senders;
+  Senders a_senders{{}, {&s0, &s1}};
   for (int s = 0; s < 2; ++s)
-    a_senders.emplace_back([&, s] { a_sent[s] = to_a.send(*to_a_peers[s], s, kPhase1, kToA); });
+    a_senders.threads.emplace_back([&, s] { a_sent[s] = to_a.send(*to_a_peers[s], s, kPhase1, kToA); });
   bool held = relay.wait_stat("backpressure_pauses", pauses + 1, Deadline::in(seconds(30)));
 
   // b's traffic, from another association of the same listener, flows all the while.
   bool b_sent = true;
-  std::thread b_sender([&] {
+  Senders b_sender{{}, {&s2}};
+  b_sender.threads.emplace_back([&] {
     for (uint64_t n = kPhase1; n < kToB && b_sent; ++n)
       b_sent = s2.send(b_message(n), uint16_t(4 + n % 4), 102, false, 0, Deadline::in(seconds(30)));
   });
@@ -223,27 +254,18 @@ TEST(RelayRedelivery, AStuckDestinationHoldsNothingElseUpAndItsNextInstanceGetsA
   for (auto& m : kill_taking_unread(*a1)) before.push_back(arrived(m));
   a1.reset();
   ClientSink a2(p + 1);
-  for (auto& t : a_senders) t.join();
-  ASSERT_TRUE(a_sent[0] && a_sent[1]) << "a's sources could not send everything";
 
   // It gets the rest: wait until the last message of every (source, stream) is there.
   std::vector<uint64_t> sent{kToA, kToA};
-  auto all_there = [&] {
+  auto all_there = [&](const std::vector<PrintedMessage>& got) {
     std::map<std::pair<int, uint16_t>, bool> last_seen;
-    for (auto& m : a2.messages())
+    for (auto& m : got)
       if (auto id = payload_id(m.data); id && id->seq % kSeqBase + 4 >= kToA) last_seen[{int(id->seq / kSeqBase), m.stream}] = true;
     return last_seen.size() == 8;
   };
-  auto t0 = std::chrono::steady_clock::now();
-  for (Deadline d = Deadline::in(seconds(60)); !all_there() && a2.wait_messages(a2.messages().size() + 1, d);) {
-    static auto last = t0;
-    if (std::chrono::steady_clock::now() - last > seconds(2)) {
-      last = std::chrono::steady_clock::now();
-      std::fprintf(stderr, "DEBUG %lld ms: a2 has %zu\n", (long long)std::chrono::duration_cast<milliseconds>(last - t0).count(), a2.messages().size());
-    }
-  }
-  std::fprintf(stderr, "DEBUG all there %d after %lld ms: a2 has %zu\n", all_there(), (long long)std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0).count(), a2.messages().size());
-  ASSERT_TRUE(all_there()) << "the new instance of a did not get everything";
+  EXPECT_TRUE(wait_printed(a2, all_there, Deadline::in(seconds(40)))) << "the new instance of a did not get everything";
+  a_senders.join();
+  ASSERT_TRUE(a_sent[0] && a_sent[1]) << "a's sources could not send everything";
   EXPECT_FALSE(a2.wait_messages(a2.messages().size() + 1, Deadline::in(milliseconds(500)))) << "more than expected";
 
   std::vector<Arrived> after;
@@ -284,8 +306,9 @@ TEST(RelayRedelivery, FragmentedMessagesHandedBackByADyingDestinationArriveWhole
   a1->process().signal(SIGSTOP);
   uint64_t pauses = relay.stats()["backpressure_pauses"];
   int ok[2] = {1, 1};
-  std::vector<std::thread> senders;
-  for (int s = 0; s < 2; ++s) senders.emplace_back([&, s] { ok[s] = to_a.send(*peers[s], s, kPhase1, kTotal); });
+  Senders senders{{}, {&s0, &s1}};
+  for (int s = 0; s < 2; ++s)
+    senders.threads.emplace_back([&, s] { ok[s] = to_a.send(*peers[s], s, kPhase1, kTotal); });
   bool held = relay.wait_stat("backpressure_pauses", pauses + 1, Deadline::in(seconds(30)));
   std::size_t a1_printed = a1->messages().size();
 
@@ -294,27 +317,18 @@ TEST(RelayRedelivery, FragmentedMessagesHandedBackByADyingDestinationArriveWhole
   for (auto& m : kill_taking_unread(*a1)) before.push_back(arrived(m));
   a1.reset();
   ClientSink a2(p + 1);
-  for (auto& t : senders) t.join();
-  ASSERT_TRUE(held) << "the relay never held the sources back";
-  ASSERT_TRUE(ok[0] && ok[1]);
 
   std::vector<uint64_t> sent{kTotal, kTotal};
-  auto all_there = [&] {
+  auto all_there = [&](const std::vector<PrintedMessage>& got) {
     std::map<std::pair<int, uint16_t>, bool> last_seen;
-    for (auto& m : a2.messages())
+    for (auto& m : got)
       if (auto id = payload_id(m.data); id && id->seq % kSeqBase + 2 >= kTotal) last_seen[{int(id->seq / kSeqBase), m.stream}] = true;
     return last_seen.size() == 4;
   };
-  auto t0 = std::chrono::steady_clock::now();
-  for (Deadline d = Deadline::in(seconds(60)); !all_there() && a2.wait_messages(a2.messages().size() + 1, d);) {
-    static auto last = t0;
-    if (std::chrono::steady_clock::now() - last > seconds(2)) {
-      last = std::chrono::steady_clock::now();
-      std::fprintf(stderr, "DEBUG %lld ms: a2 has %zu\n", (long long)std::chrono::duration_cast<milliseconds>(last - t0).count(), a2.messages().size());
-    }
-  }
-  std::fprintf(stderr, "DEBUG all there %d after %lld ms: a2 has %zu\n", all_there(), (long long)std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0).count(), a2.messages().size());
-  ASSERT_TRUE(all_there()) << "the new instance of a did not get everything";
+  EXPECT_TRUE(wait_printed(a2, all_there, Deadline::in(seconds(40)))) << "the new instance of a did not get everything";
+  senders.join();
+  EXPECT_TRUE(held) << "the relay never held the sources back";
+  ASSERT_TRUE(ok[0] && ok[1]);
   EXPECT_FALSE(a2.wait_messages(a2.messages().size() + 1, Deadline::in(milliseconds(500)))) << "more than expected";
 
   std::vector<Arrived> after;

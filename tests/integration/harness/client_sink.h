@@ -26,6 +26,8 @@ struct PrintedMessage {
 // (escapes left as they are) or a number's/boolean's text. Empty if the key is not there.
 std::string json_field(const std::string& line, const std::string& key);
 
+// Its output goes through a pipe that only this object reads: call messages() or a wait_*() while
+// it is expected to receive, or it stops (blocked printing) once some 64 KiB of output wait.
 class ClientSink {
  public:
   // Starts `sctprelay-client listen --json --hex --bind ADDRESS PORT [extra...]` and waits for its
