@@ -55,15 +55,39 @@ void Backpressure::forget(Association& a) {
 }
 
 // An association that is not read cannot see its own notifications. Once a second (or at once
-// when a send to it failed with its end), each held-back association is asked how it stands;
+// when a send to it failed with its end), each held-back or ending association is asked how it
+// stands. One whose send failed with its end but that is still established sends again (no queue
+// waits for an end that never comes);
 // one that is no longer established is read regardless, so its end is seen and what its peer
 // sent before it is still forwarded (into queues beyond their limits, by at most what its own
 // receive buffer held).
 void Relay::check_paused_liveness() {
   std::vector<Association*> ending;
+  std::vector<Association*> recovered;
+  std::vector<Association*> vanished;
   assocs_.for_each([&](Association& a) {
-    if (a.paused() && a.up && a.socket.association_state(a.assoc) != SCTP_ESTABLISHED) ending.push_back(&a);
+    if (!a.up || !(a.paused() || a.ending)) return;
+    const int state = a.socket.association_state(a.assoc);
+    if (a.paused() && state != SCTP_ESTABLISHED) ending.push_back(&a);
+    // A send said it was ending, yet it stands: its queue must not wait for an end that never comes.
+    if (a.ending && state == SCTP_ESTABLISHED) recovered.push_back(&a);
+    // ... or it is gone and no notification said so: it ends here.
+    if (a.ending && state < 0 && !a.paused()) vanished.push_back(&a);
   });
+  for (Association* a : vanished) {
+    if (a->retired || !a->up) continue;
+    LOG_WARN("%s: the kernel no longer knows the association: taken as lost", a->label.c_str());
+    if (a->role == Association::Role::Accepted)
+      accepted_down(*a, "lost (no longer known to the kernel)", true);
+    else
+      upstream_down(*a, "lost (no longer known to the kernel)", true);
+  }
+  for (Association* a : recovered) {
+    LOG_INFO("%s: still established after a failed send: sending again", a->label.c_str());
+    a->ending = false;
+    drain(*a);
+    a->update_watch();
+  }
   for (Association* a : ending) {
     if (a->retired) continue;
     LOG_DEBUG("%s: held back but ending: reading it", a->label.c_str());

@@ -199,9 +199,10 @@ bool Relay::drop_after_send_error(Association& to, const std::error_code& ec, st
     case SendErrorClass::AssociationEnding:
       // The message stays; the association's end comes as a notification on its own socket. One
       // that is held back is read anyway, so its end is seen (check_paused_liveness).
-      LOG_DEBUG("%s: association ending (%s): messages kept", to.label.c_str(), ec.message().c_str());
+      LOG_INFO("%s: send failed (%s): the association is ending; its messages wait for what comes next",
+               to.label.c_str(), ec.message().c_str());
       to.ending = true;
-      if (to.paused()) liveness_timer_->arm(std::chrono::milliseconds(0));
+      liveness_timer_->arm(std::chrono::milliseconds(0));
       return false;
     case SendErrorClass::RetryWhenWritable:
       want_write(to);
