@@ -66,15 +66,20 @@ void Relay::accept_association(ListenerRt& l, const sctp::AssocChange& c, const 
   // Its send buffer holds the largest message the relay accepts (the kernel refuses a larger one).
   const int sndbuf = static_cast<int>(std::max<std::size_t>(kAssociationBuffer, cfg_.limits.max_message_size));
   sctp::Socket own = l.socket.peeloff(c.assoc, kAssociationBuffer, sndbuf, ec);
-  if (ec) {
-    // It ended before it could be taken (its COMM_LOST follows), or the process is out of descriptors.
-    LOG_WARN("listener %s: assoc %d: cannot give it a socket of its own (%s): aborted", l.cfg.name.c_str(),
-             int(c.assoc), ec.message().c_str());
-    l.socket.abort(c.assoc, "relay out of resources");
-    return;
-  }
   Association& a = create(Association::Role::Accepted, l.cfg.name + "/assoc " + std::to_string(c.assoc));
-  a.socket = std::move(own);
+  if (ec) {
+    // Most often it has already ended (a peer that sends and closes at once): what it sent, and
+    // its end, are still in the listener's receive queue and are read from there. Otherwise (out
+    // of descriptors) it carries on there too, without a socket of its own.
+    if (ec == std::errc::invalid_argument)
+      LOG_DEBUG("listener %s: assoc %d ended before it could be peeled off", l.cfg.name.c_str(), int(c.assoc));
+    else
+      LOG_WARN("listener %s: assoc %d: cannot give it a socket of its own (%s): it stays on the listener's",
+               l.cfg.name.c_str(), int(c.assoc), ec.message().c_str());
+    a.listener_socket = &l.socket;
+  } else {
+    a.socket = std::move(own);
+  }
   a.assoc = c.assoc;
   a.up = true;
   a.out_streams = c.outbound_streams;
@@ -82,14 +87,15 @@ void Relay::accept_association(ListenerRt& l, const sctp::AssocChange& c, const 
   a.listener = l.cfg.name;
   a.source = l.source;
   a.oversize = l.cfg.oversize;
-  a.send_buffer = a.socket.send_buffer();
-  a.peers = a.socket.peer_addresses(c.assoc);
+  a.send_buffer = a.sock().send_buffer();
+  a.peers = a.sock().peer_addresses(c.assoc);
   // An association that already ended has no addresses to ask for; the notification's sender
   // address is still known.
   if (a.peers.empty() && (from.family() == AF_INET || from.family() == AF_INET6) && from.port() != 0)
     a.peers.push_back(from);
   Association* self = &a;
-  a.io = dispatcher_.file_event(a.socket.fd(), [this, self](uint32_t ready) { on_association_io(*self, ready); });
+  if (!a.listener_socket)
+    a.io = dispatcher_.file_event(a.socket.fd(), [this, self](uint32_t ready) { on_association_io(*self, ready); });
   a.stop_hold = stopping_;
   a.update_watch();
   l.accepted[c.assoc] = a.id;

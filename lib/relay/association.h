@@ -39,6 +39,10 @@ class Association {
 
   // ---- the socket ----
   sctp::Socket socket;
+  // An accepted association that could not be peeled off (it had already ended when its COMM_UP
+  // was read) stays on its listener's socket: what is left of it is read and sent there.
+  sctp::Socket* listener_socket = nullptr;
+  sctp::Socket& sock() { return listener_socket ? *listener_socket : socket; }
   std::unique_ptr<event::FileEvent> io;
   sctp_assoc_t assoc = 0;   // the kernel's id
   bool up = false;

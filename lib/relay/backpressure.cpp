@@ -67,7 +67,7 @@ void Relay::check_paused_liveness() {
   std::vector<Association*> vanished;
   assocs_.for_each([&](Association& a) {
     if (!a.up || !(a.paused() || a.ending)) return;
-    const int state = a.socket.association_state(a.assoc);
+    const int state = a.sock().association_state(a.assoc);
     if (a.paused() && state != SCTP_ESTABLISHED) ending.push_back(&a);
     // A send said it was ending, yet it stands: its queue must not wait for an end that never comes.
     if (a.ending && state == SCTP_ESTABLISHED) recovered.push_back(&a);

@@ -88,7 +88,7 @@ void Relay::on_oversize(Association& a, const sctp::Received& item, bool budget)
     stats_.oversize_aborted++;
     LOG_WARN("%s: stream %u: message larger than limits.max_message_size (%zu bytes): association aborted",
              a.label.c_str(), item.info.stream, cfg_.limits.max_message_size);
-    a.socket.abort(a.assoc, "message larger than " + std::to_string(cfg_.limits.max_message_size) + " bytes");
+    a.sock().abort(a.assoc, "message larger than " + std::to_string(cfg_.limits.max_message_size) + " bytes");
     return;  // its COMM_LOST ends it
   }
   stats_.dropped_oversize++;

@@ -148,6 +148,7 @@ bool Relay::apply_listeners(const config::Config& next, std::string& error) {
   for (auto& name : rebind) {
     set_aside.emplace(name, std::move(listeners_[name]));
     set_aside[name]->io.reset();
+    retire_unpeeled(*set_aside[name]);
     set_aside[name]->socket.close();
   }
   for (auto& name : rebind) {
@@ -174,7 +175,10 @@ bool Relay::apply_listeners(const config::Config& next, std::string& error) {
     auto n = opened.find(lc.name);
     if (n != opened.end()) {
       auto old = listeners_.find(lc.name);
-      if (old != listeners_.end() && old->second) n->second->accepted.swap(old->second->accepted);
+      if (old != listeners_.end() && old->second) {
+        retire_unpeeled(*old->second);  // its socket closes
+        n->second->accepted.swap(old->second->accepted);
+      }
       if (auto s = set_aside.find(lc.name); s != set_aside.end()) n->second->accepted.swap(s->second->accepted);
       result.emplace(lc.name, std::move(n->second));
     } else {
@@ -191,7 +195,7 @@ bool Relay::apply_listeners(const config::Config& next, std::string& error) {
     for (uint64_t id : ids)
       if (Association* a = find(id)) {
         stats_.dropped_removed += a->queue.size();
-        a->socket.shutdown(a->assoc);
+        a->sock().shutdown(a->assoc);
         close_per_source_upstreams(a->id);
         retire(*a);
       }
@@ -200,7 +204,13 @@ bool Relay::apply_listeners(const config::Config& next, std::string& error) {
   return true;
 }
 
-uint16_t Relay::max_streams_for(const config::Destination& d) const { return d.out_streams; }
+void Relay::retire_unpeeled(ListenerRt& l) {
+  for (Association* a : assocs_.snapshot())
+    if (a->listener_socket == &l.socket) {
+      a->listener_socket = nullptr;
+      retire(*a);
+    }
+}
 
 void Relay::apply_destinations() {
   std::map<std::string, std::unique_ptr<PeerRt>> peers;

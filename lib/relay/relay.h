@@ -92,6 +92,7 @@ class Relay {
   // relay.cpp
   bool open_listener(ListenerRt& l, std::string& error, std::error_code* why = nullptr);
   bool apply_listeners(const config::Config& next, std::string& error);
+  void retire_unpeeled(ListenerRt& l);  // before its socket closes
   void apply_destinations();
   void rebuild_groups();
   void join_groups(Association& a);
@@ -99,7 +100,6 @@ class Relay {
   Association& create(Association::Role role, std::string label) { return assocs_.create(role, std::move(label)); }
   void retire(Association& a);  // unhooks it from everything that names it; deleted on the loop's next turn
   Association* find(uint64_t id) { return assocs_.find(id); }
-  uint16_t max_streams_for(const config::Destination& d) const;
 
   // accepting.cpp
   void read_listener(ListenerRt& l);

@@ -88,7 +88,7 @@ void Relay::flush_staged(Association& to) {
   while (i < n) {
     sctp::SendStatus status;
     std::error_code ec;
-    std::size_t count = to.socket.send_batch(to.staged.data() + i, n - i, status, ec);
+    std::size_t count = to.sock().send_batch(to.staged.data() + i, n - i, status, ec);
     for (std::size_t k = i; k < i + count; ++k) sent(to, to.staged[k], to.staged_meta[k].origin);
     i += count;
     if (i == n) break;
@@ -160,7 +160,7 @@ void Relay::drain(Association& to) {
     if (drain_.empty()) continue;
     sctp::SendStatus status;
     std::error_code ec;
-    std::size_t count = to.socket.send_batch(drain_.data(), drain_.size(), status, ec);
+    std::size_t count = to.sock().send_batch(drain_.data(), drain_.size(), status, ec);
     for (std::size_t k = 0; k < count; ++k) {
       sent(to, drain_[k], to.queue.front().origin);
       to.queue.pop_front();
@@ -212,6 +212,10 @@ bool Relay::drop_after_send_error(Association& to, const std::error_code& ec, st
 }
 
 void Relay::want_write(Association& to) {
+  if (!to.io) {  // on its listener's socket: no readiness of its own to wait for
+    retry_later(to);
+    return;
+  }
   if (to.want_write) return;
   to.want_write = true;
   to.update_watch();

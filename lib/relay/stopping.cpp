@@ -58,7 +58,7 @@ void Relay::send_shutdown() {
   stop_phase_ = StopPhase::ShutdownSent;
   for (Association* a : assocs_.snapshot()) {
     release_held(*a);
-    if (a->up) a->socket.shutdown(a->assoc);
+    if (a->up) a->sock().shutdown(a->assoc);
     // Read again: SHUTDOWN_COMP arrives on the association's own socket.
     a->stop_hold = false;
     a->update_watch();

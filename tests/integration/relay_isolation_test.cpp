@@ -113,3 +113,43 @@ routes:
   EXPECT_EQ(dropped_total(stats), 0u);
   EXPECT_EQ(stats["forwarded"], uint64_t(kX + kY));
 }
+
+// Peers that send and close at once: by the time the relay reads an association's COMM_UP, the
+// association may already be over and cannot be given a socket of its own. What it sent is still
+// in the listener's receive queue, acknowledged to the peer: every message must arrive.
+TEST(RelayIsolation, PeersThatSendAndCloseAtOnceLoseNothing) {
+  uint16_t p = ports_for_test();
+  Peer sink = Peer::listen(p + 1);
+  Daemon relay(with_ports(R"(
+listeners:
+  - {name: in, addresses: [127.0.0.1], port: {P0}}
+destinations:
+  - {name: out, addresses: [127.0.0.1], port: {P1}}
+routes:
+  - {from: in, to: out}
+)", p));
+  ASSERT_TRUE(sink.wait_up());
+  constexpr int kPeers = 40, kEach = 3;
+  std::vector<std::thread> peers;
+  for (int c = 0; c < kPeers; ++c)
+    peers.emplace_back([c, p] {
+      Peer peer = Peer::connect(p);
+      for (int m = 0; m < kEach; ++m) peer.send(payload(64, uint64_t(c * kEach + m), uint16_t(c % 8)), uint16_t(c % 8), 7);
+      peer.close();  // at once, without waiting for anything
+    });
+  for (auto& t : peers) t.join();
+  auto got = sink.recv_n(kPeers * kEach, Deadline::in(seconds(30)));
+  ASSERT_EQ(got.size(), std::size_t(kPeers * kEach));
+  std::vector<int> seen(kPeers * kEach, 0);
+  for (auto& m : got) {
+    auto id = payload_id(m.text());
+    ASSERT_TRUE(id.has_value()) << m.text();
+    ASSERT_LT(id->seq, seen.size());
+    EXPECT_EQ(m.text(), payload(64, id->seq, id->stream));
+    EXPECT_EQ(m.info.stream, id->stream);
+    EXPECT_EQ(m.info.ppid, 7u);
+    seen[id->seq]++;
+  }
+  for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], 1) << "message " << i;
+  EXPECT_EQ(dropped_total(relay.stats()), 0u);
+}
