@@ -81,7 +81,8 @@ std::optional<AssocChange> wait_assoc(Socket& s, uint16_t state) {
 bool next_message(Socket& s, Received& r, std::size_t max = 1 << 20) {
   auto deadline = Clock::now() + kWait;
   while (next(s, r, deadline, max)) {
-    if (r.status == RecvStatus::Message || r.status == RecvStatus::Oversize) return true;
+    if (r.status == RecvStatus::Message || r.status == RecvStatus::Oversize || r.status == RecvStatus::OverBudget)
+      return true;
     if (r.status == RecvStatus::Error) return false;
   }
   return false;
@@ -483,6 +484,31 @@ TEST(SctpNames, StatesHaveNames) {
   EXPECT_STREQ(assoc_state_name(999), "UNKNOWN");
   EXPECT_STREQ(paddr_state_name(SCTP_ADDR_CONFIRMED), "ADDR_CONFIRMED");
 }
+
+// Messages still arriving in pieces share one budget: a message that would take it beyond its
+// limit is reported once and discarded, its bytes given back; the next message is unaffected.
+TEST_F(SctpSocketTest, AMessageBeyondTheReassemblyBudgetIsDiscardedAndItsBytesGivenBack) {
+  ReassemblyBudget budget;
+  budget.limit = 100000;
+  server_.set_reassembly_budget(&budget);
+  MessageInfo info;
+  info.assoc = client_up_.assoc;
+  info.stream = 2;
+  info.ppid = 5;
+  ASSERT_TRUE(send_all(client_, info, payload(300000, 1)));  // within max_message, beyond the budget
+  auto small = payload(100, 2);
+  ASSERT_TRUE(send_all(client_, info, small));
+
+  ASSERT_TRUE(next_message(server_, rx_, 1 << 20));
+  EXPECT_EQ(rx_.status, RecvStatus::OverBudget);
+  EXPECT_EQ(rx_.info.stream, 2);
+  ASSERT_TRUE(next_message(server_, rx_, 1 << 20));
+  ASSERT_EQ(rx_.status, RecvStatus::Message);
+  EXPECT_TRUE(rx_.data == small);
+  EXPECT_EQ(budget.used, 0u);
+  server_.set_reassembly_budget(nullptr);
+}
+
 
 }  // namespace
 }  // namespace sctprelay::sctp
