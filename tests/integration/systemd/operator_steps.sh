@@ -122,6 +122,12 @@ step_install() {
   check "unit installed at $UNIT_DIR/$UNIT.service" test -f "$UNIT_DIR/$UNIT.service" || return 1
   check "daemon and client installed" test -x "$PREFIX/sbin/sctprelayd" -a -x "$CLIENT" || return 1
   check "default config installed at $CONF" test -s "$CONF" || return 1
+  check "sysctl drop-in installed at $PREFIX/lib/sysctl.d/60-sctprelayd.conf" \
+    test -s "$PREFIX/lib/sysctl.d/60-sctprelayd.conf" || return 1
+  # As the README says: without CAP_NET_ADMIN the daemon gets buffers up to these limits only.
+  check "sysctl --system applies it" bash -c "sysctl --system >/dev/null" || return 1
+  check "net.core.rmem_max = 33554432" test "$(sysctl -n net.core.rmem_max)" = 33554432 || return 1
+  check "net.core.wmem_max = 33554432" test "$(sysctl -n net.core.wmem_max)" = 33554432 || return 1
   check "systemctl daemon-reload" systemctl daemon-reload || return 1
   check "systemd knows the unit (LoadState=loaded)" test "$(prop LoadState)" = loaded || return 1
   check "unit points at the installed binary" \
@@ -156,6 +162,9 @@ step_start() {
   status=$(prop StatusText)
   check "READY reached: StatusText='$status'" [ "${status#relaying: }" != "$status" ] || return 1
   note "$(systemctl show -p MainPID -p User -p DynamicUser -p Type -p NRestarts -p ActiveEnterTimestamp "$UNIT" | tr '\n' ' ')"
+  # Under the hardened unit (no CAP_NET_ADMIN) the listener gets the receive buffer it asks for.
+  check "no buffer warning in the journal (the listener got its 8 MiB)" \
+    bash -c "! journalctl -u $UNIT -o cat --no-pager -q | grep -q 'receive buffer is'" || return 1
   MAIN_PID=$(prop MainPID)
   check "MainPID $MAIN_PID is a running sctprelayd" test "$(ps -o comm= -p "$MAIN_PID")" = sctprelayd || return 1
   local uid user
