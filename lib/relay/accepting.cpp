@@ -10,8 +10,10 @@ namespace {
 
 constexpr int kReadBudget = 64;  // items read per readiness event before others get a turn
 
-// Buffers of one accepted association: its receive buffer bounds what its peer can have in
-// flight (the advertised window shrinks as it fills), its send buffer what waits in the kernel.
+// The send buffer of one accepted association (what waits for it in the kernel). Its receive
+// buffer stays the listener's: the window the association advertised at set-up came from that
+// buffer, and a smaller one would make the kernel renege on data it had room for by the window's
+// word (retransmissions, and messages delivered in pieces).
 constexpr int kAssociationBuffer = 1 << 20;
 
 std::string addresses(const std::vector<sctp::Address>& v) {
@@ -65,7 +67,7 @@ void Relay::accept_association(ListenerRt& l, const sctp::AssocChange& c, const 
   std::error_code ec;
   // Its send buffer holds the largest message the relay accepts (the kernel refuses a larger one).
   const int sndbuf = static_cast<int>(std::max<std::size_t>(kAssociationBuffer, cfg_.limits.max_message_size));
-  sctp::Socket own = l.socket.peeloff(c.assoc, kAssociationBuffer, sndbuf, ec);
+  sctp::Socket own = l.socket.peeloff(c.assoc, 0, sndbuf, ec);
   Association& a = create(Association::Role::Accepted, l.cfg.name + "/assoc " + std::to_string(c.assoc));
   if (ec) {
     // Most often it has already ended (a peer that sends and closes at once): what it sent, and

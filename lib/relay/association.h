@@ -65,7 +65,9 @@ class Association {
   // ---- the return path ----
   bool track_origins = false;       // its replies go back to the association that sent on the stream
   std::vector<Origin> origins;      // by outbound stream; grows to the highest stream used
-  // By send sequence (a ring, shared upstreams only): the origin of a message handed back.
+  // By send sequence (a ring, shared upstreams with return: origin): the origin of a message
+  // handed back.
+  bool keeps_sent_origins = false;
   std::vector<std::pair<uint32_t, Origin>> sent_origins;
   static constexpr std::size_t kSentOrigins = 4096;
 

@@ -243,6 +243,7 @@ void Relay::apply_destinations() {
       u.queue.set_settings(dc.queue);
       u.overflow = dc.stream_overflow;
       u.track_origins = dc.return_path == config::ReturnPath::Origin;
+      u.keeps_sent_origins = u.track_origins && !u.owner;
     };
     p->source = table_.source_index(dc.name);
     if (p->shared) {

@@ -67,6 +67,9 @@ void Relay::stage(Association& to, const sctp::MessageInfo& info, Bytes data, As
   sctp::OutMessage m;
   m.info = info;
   m.info.assoc = to.assoc;
+  // Its send sequence, carried as its context: a dying association hands messages back by it,
+  // and they go back in that order.
+  m.info.context = to.next_seq + static_cast<uint32_t>(to.staged.size());
   m.data = data.data();
   m.len = data.size();
   to.staged.push_back(m);
@@ -81,9 +84,6 @@ void Relay::flush_staged() {
 
 void Relay::flush_staged(Association& to) {
   const std::size_t n = to.staged.size();
-  // Each message carries its send sequence as its context: a dying association hands messages
-  // back by it, and they go back in that order.
-  for (std::size_t k = 0; k < n; ++k) to.staged[k].info.context = to.next_seq + static_cast<uint32_t>(k);
   std::size_t i = 0;
   while (i < n) {
     sctp::SendStatus status;
@@ -112,8 +112,9 @@ void Relay::flush_staged(Association& to) {
 void Relay::sent(Association& to, const sctp::OutMessage& m, const Origin& origin) {
   stats_.forwarded++;
   to.next_seq = m.info.context + 1;
+  if (!to.track_origins || !origin.endpoint_id) return;
   record_origin(to, m.info.stream, origin);
-  if (to.track_origins && to.role == Association::Role::Upstream && !to.owner && origin.endpoint_id) {
+  if (to.keeps_sent_origins) {
     if (to.sent_origins.empty()) to.sent_origins.resize(Association::kSentOrigins);
     to.sent_origins[m.info.context % Association::kSentOrigins] = {m.info.context, origin};
   }

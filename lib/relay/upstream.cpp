@@ -37,6 +37,7 @@ Association& Relay::open_upstream(const config::Destination& d, std::string labe
   u.queue.set_settings(d.queue);
   u.overflow = d.stream_overflow;
   u.track_origins = d.return_path == config::ReturnPath::Origin;
+  u.keeps_sent_origins = u.track_origins && !owner;
   u.source = table_.source_index(d.name);
   Association* self = &u;
   u.reconnect = dispatcher_.timer([this, self] { connect_upstream(*self); });

@@ -195,8 +195,8 @@ class Socket {
   bool watch_sender_dry(std::error_code& ec);
 
   // Moves one association of a one-to-many socket onto a socket of its own (sctp_peeloff),
-  // nonblocking, with the given buffer sizes; its half-reassembled message moves with it. The new
-  // socket shares this one's reassembly budget.
+  // nonblocking, with the given buffer sizes (0: as this socket's); its half-reassembled message
+  // moves with it. The new socket shares this one's reassembly budget.
   Socket peeloff(sctp_assoc_t assoc, int rcvbuf, int sndbuf, std::error_code& ec);
   // Shares `budget` (which must outlive the socket) for partial messages; nullptr: no limit.
   void set_reassembly_budget(ReassemblyBudget* budget) { budget_ = budget; }
