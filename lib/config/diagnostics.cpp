@@ -7,8 +7,12 @@ namespace sctprelay::config {
 std::string ConfigError::to_string() const {
   std::string out = where.file;
   if (where.line > 0) {
-    out += ":" + std::to_string(where.line);
-    if (where.column > 0) out += ":" + std::to_string(where.column);
+    out += ':';
+    out += std::to_string(where.line);
+    if (where.column > 0) {
+      out += ':';
+      out += std::to_string(where.column);
+    }
   }
   if (!out.empty()) out += ": ";
   if (!path.empty()) out += path + ": ";

@@ -80,8 +80,8 @@ void reject_other_kind(Diagnostics& diag, MapReader& map, Kind kind) {
   auto report = [&](std::string_view key, const char* applies) {
     if (auto f = map.take(key))
       diag.error(f->key_where, f->path,
-                 "\"" + std::string(key) + "\" applies only to kind: " + applies + " (this destination is kind: " +
-                     (kind == Kind::Peer ? "peer" : "group") + ")");
+                 std::string(1, '"').append(key) + "\" applies only to kind: " + applies +
+                     " (this destination is kind: " + (kind == Kind::Peer ? "peer" : "group") + ")");
   };
   if (kind == Kind::Peer) {
     for (auto key : kGroupOnly) report(key, "group");

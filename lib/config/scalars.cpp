@@ -11,7 +11,12 @@
 namespace sctprelay::config::scalars {
 namespace {
 
-std::string quoted(std::string_view t) { return "\"" + std::string(t) + "\""; }
+std::string quoted(std::string_view t) {
+  std::string out(1, '"');
+  out += t;
+  out += '"';
+  return out;
+}
 
 std::string_view trim(std::string_view t) {
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);

@@ -8,7 +8,12 @@
 namespace sctprelay::config {
 namespace {
 
-std::string quoted(std::string_view t) { return "\"" + std::string(t) + "\""; }
+std::string quoted(std::string_view t) {
+  std::string out(1, '"');
+  out += t;
+  out += '"';
+  return out;
+}
 
 // Edit distance, for "did you mean" hints on misspelt keys.
 size_t distance(std::string_view a, std::string_view b) {

@@ -2,6 +2,7 @@
 // own at COMM_UP, so from then on it is read, paused and sent to on its own; its end.
 #include <algorithm>
 
+#include "relay/log_text.h"
 #include "relay/relay.h"
 #include "util/log.h"
 
@@ -15,12 +16,6 @@ constexpr int kReadBudget = 64;  // items read per readiness event before others
 // buffer, and a smaller one would make the kernel renege on data it had room for by the window's
 // word (retransmissions, and messages delivered in pieces).
 constexpr int kAssociationBuffer = 1 << 20;
-
-std::string addresses(const std::vector<sctp::Address>& v) {
-  std::string s;
-  for (auto& a : v) s += (s.empty() ? "" : ",") + a.to_string();
-  return s.empty() ? "?" : s;
-}
 
 }  // namespace
 

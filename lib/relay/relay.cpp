@@ -1,5 +1,6 @@
 // Relay configuration: building listeners, destinations, groups and routes from a Config, keeping
 // what a reload leaves unchanged; creating and retiring associations.
+#include "relay/log_text.h"
 #include "relay/relay.h"
 
 #include <algorithm>
@@ -25,12 +26,6 @@ bool same_listener(const config::Listener& a, const config::Listener& b) {
 bool same_peer(const config::Destination& a, const config::Destination& b) {
   return a.kind == b.kind && a.addresses == b.addresses && a.port == b.port &&
          a.out_streams == b.out_streams && a.in_streams == b.in_streams && a.associations == b.associations;
-}
-
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (auto& x : v) s += (s.empty() ? "" : ",") + x;
-  return s;
 }
 
 }  // namespace

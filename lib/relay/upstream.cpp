@@ -3,25 +3,11 @@
 // back, whole and in order.
 #include <algorithm>
 
+#include "relay/log_text.h"
 #include "relay/relay.h"
 #include "util/log.h"
 
 namespace sctprelay::relay {
-namespace {
-
-std::string addresses(const std::vector<sctp::Address>& v) {
-  std::string s;
-  for (auto& a : v) s += (s.empty() ? "" : ",") + a.to_string();
-  return s.empty() ? "?" : s;
-}
-
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (auto& x : v) s += (s.empty() ? "" : ",") + x;
-  return s;
-}
-
-}  // namespace
 
 void Relay::open_shared_upstream(PeerRt& p) {
   p.shared = &open_upstream(p.cfg, p.cfg.name, 0, p.cfg.out_streams, p.cfg.in_streams);
