@@ -60,10 +60,10 @@ class Report:
         m = self.d["meta"]
         self.w("# sctprelayd benchmark")
         self.w()
-        self.w("Run %s – %s; VM kernel %s, %d vCPUs under QEMU TCG (emulated: absolute numbers are far below "
+        self.w("Run %s – %s%s; VM kernel %s, %d vCPUs under QEMU TCG (emulated: absolute numbers are far below "
                "real hardware; compare the ratios). Whole `bench/run.sh`: **%s s** (VM part %.0f s)." % (
-                   m["started"], m.get("finished", "?"), m["kernel"], m["cpus"],
-                   self.wall if self.wall else "?", m.get("vm_wall_s", 0)))
+                   m["started"], m.get("finished", "?"), ", tree %s" % m["tree"] if m.get("tree") else "",
+                   m["kernel"], m["cpus"], self.wall if self.wall else "?", m.get("vm_wall_s", 0)))
         self.w()
         self.w("* Variants: **direct** (source straight to sink, the ceiling), **c-relay** (`bench/c_relay.c`: "
                "blocking `sctp_recvmsg` → `sctp_sendmsg`, one association each way, the ceiling for any relay), "
@@ -130,18 +130,48 @@ class Report:
                 if r is None and v != "sctprelayd-10k-routes":
                     self.w("| %s %s | **failed** (see errors) |||||" % (names[tool], v))
         self.w()
-        for key, size in (("profile", "100 B"), ("profile-64k", "64 KB")):
+        self.before_after()
+        old = (self.d["meta"].get("old_relayd") or {}).get("label", "old")
+        for key, size, who in (("profile", "100 B", "sctprelayd's"), ("profile-64k", "64 KB", "sctprelayd's"),
+                               ("profile-old", "100 B", "the %s build's" % old),
+                               ("profile-old-64k", "64 KB", "the %s build's" % old)):
             if not ex.get(key):
                 continue
-            self.w("Where sctprelayd's instructions per %s message go (self cost per function, same "
-                   "difference method; the rest is spread thinly):" % size)
+            self.w("Where %s instructions per %s message go (self cost per function, same "
+                   "difference method; the rest is spread thinly):" % (who, size))
             self.w()
             self.w("| instructions / message | function |")
             self.w("|---:|---|")
             for p in ex[key]:
                 self.w("| %s | `%s` |" % (fmt(p["per_msg"], 0), p["function"]))
             self.w()
+            copied = sum(p["per_msg"] for p in ex[key] if "memcpy" in p["function"] or "memmove" in p["function"])
+            if copied >= 100:
+                self.w("(`memcpy`: %s instructions per message on average. The relay copies a message only when the "
+                       "kernel hands it over in pieces (partial delivery, when the association's receive buffer "
+                       "fills because the relay, slowed by valgrind, falls behind) and it is reassembled. It "
+                       "happened more often in the longer run, so the difference counts it.)" % fmt(copied, 0))
+                self.w()
         self.assoc_memory()
+
+    def before_after(self):
+        """Instructions per message of an older build (BENCH_BASELINE) against this one, same VM run."""
+        old = self.d["meta"].get("old_relayd")
+        cg = (self.d.get("exact") or {}).get("callgrind") or {}
+        if not old or not any(cg.get(k) for k in ("sctprelayd-old", "sctprelayd-old-64k")):
+            return
+        self.w("Before/after: the build of commit %s (`%s`, same compiler and flags, Release) against this "
+               "build, same workload, same VM run:" % (old["label"], old["path"]))
+        self.w()
+        self.w("| instructions / message | %s | this build | this ÷ %s | c-relay |" % (old["label"], old["label"]))
+        self.w("|---|---:|---:|---:|---:|")
+        for key, size in (("", "100 B"), ("-64k", "64 KB")):
+            was = (cg.get("sctprelayd-old" + key) or {}).get("per_msg")
+            now = (cg.get("sctprelayd" + key) or {}).get("per_msg")
+            c = (cg.get("c-relay" + key) or {}).get("per_msg")
+            self.w("| %s | %s | %s | **%s** | %s |" % (size, fmt(was, 1), fmt(now, 1), fmt(ratio(now, was), 3),
+                                                       fmt(c, 1)))
+        self.w()
 
     def assoc_memory(self):
         runs = [a for a in self.d.get("assocs", []) if a["variant"] == "sctprelayd" and a.get("relay_mem_held")]
@@ -303,6 +333,50 @@ class Report:
             st.get("backpressure_pauses", "–"), drops if st else "–", fmt(s["msgs_per_s"])))
         self.w()
 
+    def isolation(self):
+        runs = self.d.get("isolation", [])
+        if not runs:
+            return
+        m = self.d["meta"].get("isolation") or {}
+        self.w("## Slow destination isolation (sctprelayd)")
+        self.w()
+        self.w("One listener. Source X's messages (PPID 47) go to destination `slow`, whose sink reads %s "
+               "messages/s behind the queue `%s`; source Y's go to destination `fast` (a normal sink). Y sends "
+               "%s × %s; its time runs from its association being up to the last arrival at its sink, (a) with "
+               "X absent and (b) with X sending %s messages flat out and held back end to end (its own send "
+               "waited ≥ 200 ms for space) before Y starts. Afterwards X stops, the slow sink reads at full "
+               "speed, and X's messages are counted and checked." % (
+                   m.get("slow_rate"), m.get("slow_queue"), fmt(m.get("y_count")), size_name(m.get("y_size", 0)),
+                   size_name(m.get("x_size", 0))))
+        self.w()
+        self.w("| round | Y alone s | Y with X held back s | (b) ÷ (a) | Y delivered (a) / (b), out of order "
+               "| X sent / delivered / lost, out of order | X backlog behind `slow` at its stop (just after Y) "
+               "| relay drops |")
+        self.w("|---|---:|---:|---:|---|---|---:|---:|")
+        rounds = {}
+        for r in runs:
+            rounds.setdefault(r["round"], {})["b" if r["congested"] else "a"] = r
+        for rd in sorted(rounds):
+            a, b = rounds[rd].get("a"), rounds[rd].get("b")
+            self.w("| %d | %s | %s | %s | %s | %s | %s | %s |" % ((rd + 1,) + iso_cells(a, b)))
+        ratios = [ratio(rd["b"]["y_s"], rd["a"]["y_s"]) for rd in rounds.values() if "a" in rd and "b" in rd]
+        self.w("| **median** | | | **%s** | | | | |" % fmt(med(ratios), 2))
+        self.w()
+        old = self.d.get("isolation_old") or []
+        if old:
+            label = (self.d["meta"].get("old_relayd") or {}).get("label", "old")
+            a = next((r for r in old if not r["congested"]), None)
+            b = next((r for r in old if r["congested"]), None)
+            self.w("The same workload, once, on the build of %s (one listener socket for all its associations, "
+                   "paused as a whole):" % label)
+            self.w()
+            self.w("| build | Y alone s | Y with X held back s | (b) ÷ (a) | Y delivered (a) / (b), out of order "
+                   "| X sent / delivered / lost, out of order | X backlog behind `slow` at its stop (just after Y) "
+                   "| relay drops |")
+            self.w("|---|---:|---:|---:|---|---|---:|---:|")
+            self.w("| %s | %s | %s | %s | %s | %s | %s | %s |" % ((label,) + iso_cells(a, b)))
+            self.w()
+
     def errors(self):
         if self.d.get("errors"):
             self.w("## Runs that failed")
@@ -318,6 +392,7 @@ class Report:
         self.latency()
         self.fanout_routes()
         self.assocs()
+        self.isolation()
         self.slow()
         self.errors()
         return "\n".join(self.out) + "\n"
@@ -327,6 +402,32 @@ def exact_counts_text(counts):
     if isinstance(counts, dict):
         return ", ".join("%s N₁=%s N₂=%s" % (t, a, b) for t, (a, b) in counts.items())
     return "N₁=%s N₂=%s" % tuple(counts)
+
+
+def relay_drops(stats):
+    return sum(v for k, v in (stats or {}).items() if k.startswith("dropped")) if stats else None
+
+
+def iso_cells(a, b):
+    """Cells of one isolation row: (a) alone and (b) with X held back."""
+    ya = a["y_s"] if a else None
+    yb = b["y_s"] if b else None
+    if b and b.get("y_timed_out"):
+        yb_text = "> %s (%s of %s in time)" % (fmt(b["y_sink"]["span_s"], 1), fmt(b["y_delivered"]),
+                                                fmt(b["y_count"]))
+    else:
+        yb_text = fmt(yb, 2)
+    delivered = "%s / %s, %s" % (fmt(a["y_delivered"]) if a else "–", fmt(b["y_delivered"]) if b else "–",
+                                 (a["y_out_of_order"] if a else 0) + (b["y_out_of_order"] if b else 0))
+    if b and "x_sent" in b:
+        x = "%s / %s / %s, %s" % (fmt(b["x_sent"]), fmt(b["x_delivered"]), fmt(b["x_lost"]), b["x_out_of_order"])
+        at = b.get("x_delivered_before_unthrottle")
+        backlog = fmt(b["x_sent"] - at) if at is not None and at >= 0 else "–"
+    else:
+        x, backlog = "–", "–"
+    drops = [relay_drops(r.get("relay_stats")) for r in (a, b) if r]
+    drops_text = " / ".join(fmt(d) for d in drops)
+    return (fmt(ya, 2), yb_text, fmt(ratio(yb, ya), 2) if yb else "–", delivered, x, backlog, drops_text)
 
 
 def integrity(runs):

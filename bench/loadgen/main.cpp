@@ -58,8 +58,13 @@ namespace {
 void usage() {
   std::fputs(
       "usage: sctp-loadgen MODE [--option value]...\n"
-      "  source  --to H:P --count N --size S [--streams K] [--ppid P] [--timeout SEC]\n"
-      "  sink    --port P --count N [--bytes B] [--rate MSGS_PER_S] [--ppid P] [--timeout SEC]\n"
+      "  source  --to H:P --count N --size S [--streams K] [--ppid P] [--timeout SEC] [--blocked-ms MS]\n"
+      "          [--start-delay-ms MS] [--hold]\n"
+      "          (SIGUSR1: stop sending, close, print the result; --hold: after the last message,\n"
+      "           wait for SIGUSR1 before closing)\n"
+      "  sink    --port P --count N [--bytes B] [--rate MSGS_PER_S] [--ppid P] [--timeout SEC] [--idle SEC]\n"
+      "          [--hold]   (SIGUSR1: lift --rate; --hold: after the result, wait for SIGUSR2\n"
+      "          before closing)\n"
       "  echo    --port P                      (until SIGTERM)\n"
       "  latency --to H:P --count N --size S [--outstanding M] [--warmup W] [--timeout SEC]\n"
       "  assocs  --to H:P --count K [--size S] [--window W] [--timeout SEC]\n"

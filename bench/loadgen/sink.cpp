@@ -1,10 +1,16 @@
 // sink: receives on a one-to-many socket until --count messages have arrived, checking each
 // message's size and fill and the order per (source, stream); optionally reads at a limited
 // rate (a slow destination). Prints "listening", one "up" per association, then the result.
+//
+// For counts not known in advance (the isolation workload's congested source): --idle SEC ends
+// the run once nothing has arrived for SEC seconds after the first message, and SIGUSR1 lifts the
+// rate limit (the backlog then drains at full speed). With --hold it keeps its associations up
+// after printing its result until SIGUSR2.
 #include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -15,6 +21,15 @@
 #include "payload.h"
 
 namespace loadgen {
+namespace {
+
+volatile sig_atomic_t g_unthrottle = 0;
+volatile sig_atomic_t g_release = 0;
+
+void on_unthrottle(int) { g_unthrottle = 1; }
+void on_release(int) { g_release = 1; }
+
+}  // namespace
 
 int run_sink(const Args& a) {
   uint16_t port = uint16_t(a.num("port", 0));
@@ -25,6 +40,14 @@ int run_sink(const Args& a) {
   uint64_t want_bytes = uint64_t(a.num("bytes", 0));
   double timeout = a.real("timeout", 60);
   uint32_t want_ppid = uint32_t(a.num("ppid", 46));
+  double idle = a.real("idle", 0);
+  struct sigaction sa{};
+  sa.sa_handler = on_unthrottle;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, nullptr);
+  sa.sa_handler = on_release;
+  sigaction(SIGUSR2, &sa, nullptr);
+  const bool hold = a.flag("hold");
   int fd = listen_one_to_many(port, SocketTuning{});
   std::printf("{\"event\":\"listening\",\"port\":%u}\n", port);
 
@@ -34,12 +57,24 @@ int run_sink(const Args& a) {
   uint64_t bytes = 0, first = 0, last = 0;
   uint64_t deadline = now_ns() + uint64_t(timeout * 1e9);
   timeval tv{1, 0};
+  if (idle > 0 && idle < 1) tv = timeval{0, suseconds_t(idle * 1e6)};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);  // wake up to check the deadline
-  bool timed_out = false;
+  bool timed_out = false, went_idle = false;
+  long unthrottled_at = -1;
   while (want_bytes ? bytes < want_bytes : received < long(count)) {
-    if (now_ns() > deadline) {
+    uint64_t now = now_ns();
+    if (now > deadline) {
       timed_out = true;
       break;
+    }
+    if (idle > 0 && received > 0 && double(now - last) >= idle * 1e9) {
+      went_idle = true;
+      break;
+    }
+    if (g_unthrottle && rate > 0) {
+      rate = 0;
+      unthrottled_at = received;
+      std::printf("{\"event\":\"unthrottled\",\"received\":%ld}\n", received);
     }
     sctp_sndrcvinfo info{};
     int flags = 0;
@@ -86,11 +121,11 @@ int run_sink(const Args& a) {
       if (info.sinfo_stream != h.stream) ++stream_changed;
       if (ntohl(info.sinfo_ppid) != want_ppid) ++ppid_changed;
     }
-    if (rate > 0) {  // a slow reader: stay at or below `rate` messages per second
+    if (rate > 0 && !g_unthrottle) {  // a slow reader: stay at or below `rate` messages per second
       uint64_t due = first + uint64_t(double(received) / rate * 1e9);
-      uint64_t now = now_ns();
-      if (due > now) {
-        timespec pause{time_t((due - now) / 1000000000u), long((due - now) % 1000000000u)};
+      uint64_t at = now_ns();
+      if (due > at) {
+        timespec pause{time_t((due - at) / 1000000000u), long((due - at) % 1000000000u)};
         nanosleep(&pause, nullptr);
       }
     }
@@ -100,9 +135,17 @@ int run_sink(const Args& a) {
   std::printf(
       "{\"mode\":\"sink\",\"received\":%ld,\"expected\":%ld,\"bytes\":%llu,\"span_s\":%.6f,"
       "\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,\"bad\":%ld,\"out_of_order\":%ld,\"stream_changed\":%ld,"
-      "\"ppid_changed\":%ld,\"assocs\":%ld,\"first_ns\":%llu,\"last_ns\":%llu,\"timed_out\":%s}\n",
+      "\"ppid_changed\":%ld,\"assocs\":%ld,\"first_ns\":%llu,\"last_ns\":%llu,\"timed_out\":%s,\"idle_end\":%s,"
+      "\"unthrottled_at\":%ld}\n",
       received, count, (unsigned long long)bytes, span, mps, span > 0 ? double(bytes) / span / 1e6 : 0, bad,
-      out_of_order, stream_changed, ppid_changed, ups, (unsigned long long)first, (unsigned long long)last, timed_out ? "true" : "false");
+      out_of_order, stream_changed, ppid_changed, ups, (unsigned long long)first, (unsigned long long)last, timed_out ? "true" : "false",
+      went_idle ? "true" : "false", unthrottled_at);
+  // --hold: the associations stay up after the result until SIGUSR2 (at most 10 minutes), so a
+  // relay sees nothing but the messages until its profiler has taken its counts.
+  for (int i = 0; hold && i < 60000 && !g_release; ++i) {
+    timespec pause{0, 10 * 1000 * 1000};
+    nanosleep(&pause, nullptr);
+  }
   close(fd);
   return timed_out ? 3 : (bad || out_of_order) ? 4 : 0;
 }

@@ -1,12 +1,21 @@
 // source: N messages of S bytes over streams 0..K-1 on one association, as fast as the
 // association takes them (blocking sends), then a graceful close.
+//
+// For the slow-destination isolation workload a source can also run "until told": SIGUSR1 makes
+// it stop after the message being sent, close gracefully and print its result (how many messages
+// the kernel accepted), and --blocked-ms M prints one {"event":"blocked"} line the first time a
+// single send waited M ms or more for send space (the path behind it is full, end to end). With
+// --hold it keeps its association up after the last message until SIGUSR1.
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 #include "args.h"
@@ -14,6 +23,13 @@
 #include "payload.h"
 
 namespace loadgen {
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+
+void on_stop(int) { g_stop = 1; }
+
+}  // namespace
 
 int run_source(const Args& a) {
   sockaddr_in to = parse_endpoint(a.required("to"));
@@ -22,36 +38,82 @@ int run_source(const Args& a) {
   long streams = a.num("streams", 1);
   uint32_t ppid = uint32_t(a.num("ppid", 46));
   double timeout = a.real("timeout", 60);
+  double blocked_ms = a.real("blocked-ms", 0);
+  double start_delay_ms = a.real("start-delay-ms", 0);
+  const bool hold = a.flag("hold");
   if (size < long(kMinSize)) die("--size must be at least %zu", kMinSize);
   if (streams < 1 || streams > 1024) die("--streams must be 1..1024");
+
+  // No SA_RESTART: a blocked sctp_sendmsg returns EINTR (nothing sent) and the loop sees the flag.
+  struct sigaction sa{};
+  sa.sa_handler = on_stop;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, nullptr);
 
   SocketTuning t;
   t.streams = uint16_t(streams < 16 ? 16 : streams);
   uint64_t start = now_ns();
   int fd = connect_one_to_one(to, t, start + uint64_t(timeout * 1e9));
   uint64_t connected = now_ns();
+  if (start_delay_ms > 0) {
+    // Lets a relay under valgrind (about 50x slower) take the association on (sctp_peeloff)
+    // before data and SHUTDOWN arrive: see bench.py's exact metrics.
+    timespec pause{time_t(start_delay_ms / 1000), long(std::fmod(start_delay_ms, 1000.0) * 1e6)};
+    nanosleep(&pause, nullptr);
+    connected = now_ns();
+  }
 
   std::string buf;
   std::vector<uint32_t> next_seq(size_t(streams), 0);
-  for (long i = 0; i < count; ++i) {
+  long sent = 0;
+  bool reported_block = false;
+  uint64_t longest_send = 0;
+  for (long i = 0; i < count && !g_stop; ++i) {
     Header h{};
     h.source = 0;
     h.stream = uint16_t(i % streams);
-    h.seq = next_seq[h.stream]++;
+    h.seq = next_seq[h.stream];
     h.size = uint32_t(size);
     h.sent_ns = now_ns();
     write_message(buf, h, true);
-    for (;;) {
+    bool ok = false;
+    while (!g_stop) {
       int n = sctp_sendmsg(fd, buf.data(), size_t(size), nullptr, 0, htonl(ppid), 0, h.stream, 0, 0);
-      if (n >= 0) break;
+      if (n >= 0) {
+        ok = true;
+        break;
+      }
       if (errno == EINTR) continue;
       die("send message %ld: %s", i, strerror(errno));
     }
+    if (!ok) break;  // stopped while waiting for send space: this message was not sent
+    ++next_seq[h.stream];
+    ++sent;
+    if (blocked_ms > 0) {
+      uint64_t took = now_ns() - h.sent_ns;
+      if (took > longest_send) longest_send = took;
+      if (!reported_block && double(took) >= blocked_ms * 1e6) {
+        reported_block = true;
+        std::printf("{\"event\":\"blocked\",\"sent\":%ld,\"send_ms\":%.3f}\n", sent, double(took) / 1e6);
+      }
+    }
   }
-  uint64_t sent = now_ns();
+  uint64_t done = now_ns();
+  if (hold && !g_stop) {
+    // Keeps the association up after the last message until SIGUSR1 (at most 10 minutes), so
+    // that a profiler can take its counts while nothing but the messages has happened.
+    std::printf("{\"event\":\"all_sent\",\"sent\":%ld}\n", sent);
+    for (int i = 0; i < 60000 && !g_stop; ++i) {
+      timespec pause{0, 10 * 1000 * 1000};
+      nanosleep(&pause, nullptr);
+    }
+  }
   close(fd);  // graceful SHUTDOWN; the kernel delivers what is still queued
-  std::printf("{\"mode\":\"source\",\"sent\":%ld,\"size\":%ld,\"connect_ms\":%.3f,\"send_s\":%.6f}\n", count,
-              size, double(connected - start) / 1e6, double(sent - connected) / 1e9);
+  std::printf(
+      "{\"mode\":\"source\",\"sent\":%ld,\"size\":%ld,\"stopped\":%s,\"connect_ms\":%.3f,\"send_s\":%.6f,"
+      "\"connected_ns\":%llu,\"done_ns\":%llu,\"longest_send_ms\":%.3f}\n",
+      sent, size, g_stop ? "true" : "false", double(connected - start) / 1e6, double(done - connected) / 1e9,
+      (unsigned long long)connected, (unsigned long long)done, double(longest_send) / 1e6);
   return 0;
 }
 
