@@ -172,6 +172,27 @@ class Report:
             self.w("| %s | %s | %s | **%s** | %s |" % (size, fmt(was, 1), fmt(now, 1), fmt(ratio(now, was), 3),
                                                        fmt(c, 1)))
         self.w()
+        ex = self.d.get("exact") or {}
+        for key, size in (("", "100 B"), ("-64k", "64 KB")):
+            before, after = ex.get("profile-old" + key), ex.get("profile" + key)
+            if not before or not after:
+                continue
+            short = lambda name: name.split("(")[0]
+            was = {short(p["function"]): p["per_msg"] for p in before}
+            now = {short(p["function"]): p["per_msg"] for p in after}
+            rows = sorted(set(was) | set(now), key=lambda k: -abs(now.get(k, 0) - was.get(k, 0)))
+            self.w("Per function at %s (self cost per message; functions renamed or split by the change show on "
+                   "both sides):" % size)
+            self.w()
+            self.w("| function | %s | this build | difference |" % old["label"])
+            self.w("|---|---:|---:|---:|")
+            for k in rows[:14]:
+                if abs(now.get(k, 0) - was.get(k, 0)) < 1:
+                    continue
+                self.w("| `%s` | %s | %s | %+.0f |" % (k, fmt(was.get(k), 0) if k in was else "–",
+                                                      fmt(now.get(k), 0) if k in now else "–",
+                                                      now.get(k, 0) - was.get(k, 0)))
+            self.w()
 
     def assoc_memory(self):
         runs = [a for a in self.d.get("assocs", []) if a["variant"] == "sctprelayd" and a.get("relay_mem_held")]
@@ -491,8 +512,13 @@ def chart(data, path):
     for ax, tool, title in ((axes[1][0], "callgrind", "User-space instructions per message (callgrind)"),
                             (axes[1][1], "strace", "Syscalls per message (strace)")):
         t = ex.get(tool) or {}
-        vals = [(t.get(v) or {}).get("per_msg") or 0 for v in RELAYS]
-        bars = ax.bar(RELAYS, vals, color=[colors[v] for v in RELAYS])
+        names, keys, cols = list(RELAYS), list(RELAYS), [colors[v] for v in RELAYS]
+        if (t.get("sctprelayd-old") or {}).get("per_msg"):  # BENCH_BASELINE: the older build beside it
+            names.append("sctprelayd\n%s" % (data["meta"].get("old_relayd") or {}).get("label", "old"))
+            keys.append("sctprelayd-old")
+            cols.append("#a6d5b0")
+        vals = [(t.get(v) or {}).get("per_msg") or 0 for v in keys]
+        bars = ax.bar(names, vals, color=cols)
         ax.bar_label(bars, labels=["%.3g" % v for v in vals])
         ax.set_title(title)
     fig.suptitle("sctprelayd benchmark (QEMU TCG VM, %s)" % data["meta"].get("started", ""))
