@@ -9,8 +9,6 @@
 namespace sctprelay::relay {
 namespace {
 
-constexpr int kReadBudget = 64;  // items read per readiness event before others get a turn
-
 // The send buffer of one accepted association (what waits for it in the kernel). Its receive
 // buffer stays the listener's: the window the association advertised at set-up came from that
 // buffer, and a smaller one would make the kernel renege on data it had room for by the window's

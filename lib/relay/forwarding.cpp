@@ -125,10 +125,4 @@ Association* Relay::pick(const Target& t, Association& from, uint16_t stream) {
   return nullptr;
 }
 
-void Relay::record_origin(Association& to, uint16_t stream, const Origin& origin) {
-  if (!to.track_origins || !origin.endpoint_id) return;
-  if (stream >= to.origins.size()) to.origins.resize(std::size_t(stream) + 1);
-  to.origins[stream] = origin;
-}
-
 }  // namespace sctprelay::relay

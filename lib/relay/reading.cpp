@@ -6,8 +6,6 @@
 namespace sctprelay::relay {
 namespace {
 
-constexpr int kReadBudget = 64;  // items read per readiness event before others get a turn
-
 const char* down_reason(uint16_t state) {
   switch (state) {
     case SCTP_COMM_LOST: return "lost (ABORT or path failure)";

@@ -69,6 +69,9 @@ struct RouteRt {
   std::size_t next = 0;
 };
 
+// Items read from one socket per readiness event before the others get a turn.
+constexpr int kReadBudget = 64;
+
 class Relay {
  public:
   explicit Relay(event::Dispatcher& dispatcher);
@@ -132,9 +135,8 @@ class Relay {
   void apply_route(int route, Association& from, const sctp::MessageInfo& info, Bytes data);
   void apply_default(Association& from, const sctp::MessageInfo& info, Bytes data);
   Association* pick(const Target& t, Association& from, uint16_t stream);
-  void record_origin(Association& to, uint16_t stream, const Origin& origin);
 
-  // sending.cpp
+  // sending.cpp (sent() also records the return path's origin)
   void deliver(Association* to, const sctp::MessageInfo& info, Bytes data, Association& from,
                const Origin& origin);
   bool fit_stream(Association& to, sctp::MessageInfo& info) {

@@ -113,7 +113,10 @@ void Relay::sent(Association& to, const sctp::OutMessage& m, const Origin& origi
   stats_.forwarded++;
   to.next_seq = m.info.context + 1;
   if (!to.track_origins || !origin.endpoint_id) return;
-  record_origin(to, m.info.stream, origin);
+  // The return path: a reply on this stream goes back where this message came from.
+  const uint16_t stream = m.info.stream;
+  if (stream >= to.origins.size()) to.origins.resize(std::size_t(stream) + 1);
+  to.origins[stream] = origin;
   if (to.keeps_sent_origins) {
     if (to.sent_origins.empty()) to.sent_origins.resize(Association::kSentOrigins);
     to.sent_origins[m.info.context % Association::kSentOrigins] = {m.info.context, origin};

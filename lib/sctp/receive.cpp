@@ -313,8 +313,11 @@ void Socket::receive_batch(ReceiveBatch& out, std::size_t max_message) {
   out.ec.clear();
   if (out.items.size() < kBatch) out.items.resize(kBatch);
   // A reassembled large message left its buffer in an item: give such memory back.
-  for (auto& item : out.items)
-    if (item.data.capacity() > 4 * kChunk) std::vector<uint8_t>().swap(item.data);
+  if (out.holds_large) {
+    for (auto& item : out.items)
+      if (item.data.capacity() > 4 * kChunk) std::vector<uint8_t>().swap(item.data);
+    out.holds_large = false;
+  }
   BatchArea& area = batch_area();
   for (;;) {
     area.reset();
@@ -336,9 +339,11 @@ void Socket::receive_batch(ReceiveBatch& out, std::size_t max_message) {
       const msghdr& msg = area.msgs[i].msg_hdr;
       std::size_t len = area.msgs[i].msg_len;
       if (len == 0 && msg.msg_flags == 0) continue;
-      if (ingest(area.buffers.get() + static_cast<std::size_t>(i) * kChunk, len, msg, max_message, true,
-                 out.items[out.count]))
-        ++out.count;
+      Received& item = out.items[out.count];
+      if (!ingest(area.buffers.get() + static_cast<std::size_t>(i) * kChunk, len, msg, max_message, true, item))
+        continue;
+      if (item.data.capacity() > 4 * kChunk) out.holds_large = true;
+      ++out.count;
     }
     // Only pieces of a long message came in: read on, so the caller always gets something
     // (unless the socket is dry).

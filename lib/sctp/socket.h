@@ -153,6 +153,7 @@ struct ReceiveBatch {
   bool drained = false;
   RecvStatus status = RecvStatus::WouldBlock;  // when count is 0: WouldBlock or Error
   std::error_code ec;
+  bool holds_large = false;  // an item kept a reassembled large message's buffer (freed next call)
 };
 
 // One message for send_batch.
