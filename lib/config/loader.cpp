@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/diagnostics.h"
+#include "config/document_scan.h"
 #include "config/document.h"
 
 namespace sctprelay::config {
@@ -18,15 +19,24 @@ LoadResult load_string(const std::string& yaml_text, const std::string& name) {
   LoadResult result;
   YAML::Node root;
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(yaml_text);
-    if (documents.size() > 1) {
-      diag.error(diag.at(documents[1].Mark()), "",
-                 "the file holds " + std::to_string(documents.size()) +
-                     " YAML documents; the configuration must be exactly one (remove the extra \"---\")");
+    const DocumentScan scan = scan_documents(yaml_text);
+    if (scan.outcome == DocumentScan::Outcome::Stuck) {
+      const std::size_t at = static_cast<std::size_t>(scan.where.pos);
+      std::string what = at < yaml_text.size() ? std::string("'") + yaml_text[at] + "'" : "this";
+      diag.error(diag.at(scan.where), "",
+                 "YAML syntax error: cannot read past " + what +
+                     " (a ',', ']' or '}' outside a [...] or {...} list?)");
       result.errors = diag.take_sorted();
       return result;
     }
-    if (!documents.empty()) root = documents[0];
+    if (scan.outcome == DocumentScan::Outcome::Several) {
+      diag.error(diag.at(scan.where), "",
+                 "the file holds more than one YAML document; the configuration must be exactly one "
+                 "(remove the extra \"---\")");
+      result.errors = diag.take_sorted();
+      return result;
+    }
+    root = YAML::Load(yaml_text);
   } catch (const YAML::ParserException& e) {
     diag.error(diag.at(e.mark), "", "YAML syntax error: " + e.msg);
     result.errors = diag.take_sorted();

@@ -127,7 +127,17 @@ listeners: [{name: a, address: 127.0.0.1, port: 1}]
 ---
 listeners: [{name: b, address: 127.0.0.1, port: 2}]
 )"),
-            Lines({"t.yaml:3:1: the file holds 2 YAML documents; the configuration must be exactly one (remove the extra \"---\")"}));
+            Lines({"t.yaml:3:1: the file holds more than one YAML document; the configuration must be exactly one (remove the extra \"---\")"}));
+}
+
+// yaml-cpp's own LoadAll never returns on these (one empty document after another, forever).
+TEST(ConfigErrors, StrayCommaAtTopLevelIsRefusedNotLoopedOn) {
+  EXPECT_EQ(errors_of(", 1m)\n"),
+            Lines({"t.yaml:1:1: YAML syntax error: cannot read past ',' (a ',', ']' or '}' outside a [...] or {...} "
+                   "list?)"}));
+  EXPECT_EQ(errors_of("# a comment\n  ,a\n"),
+            Lines({"t.yaml:2:3: YAML syntax error: cannot read past ',' (a ',', ']' or '}' outside a [...] or {...} "
+                   "list?)"}));
 }
 
 TEST(ConfigErrors, SyntaxFlow) {
