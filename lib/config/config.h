@@ -30,6 +30,12 @@ enum class OversizePolicy {
   Drop,   // discard that message, counted; the association carries on
 };
 
+// Inbound rate of one association (a token bucket): past it, that association is read no faster.
+struct RateLimit {
+  uint32_t messages_per_second = 0;
+  uint32_t burst = 0;  // messages that may come at once after a quiet spell
+};
+
 struct Listener {
   std::string name;
   std::vector<std::string> addresses;  // bound with sctp_bindx; several = multi-homed
@@ -37,6 +43,11 @@ struct Listener {
   uint16_t out_streams = 16;  // SCTP_INITMSG sinit_num_ostreams
   uint16_t in_streams = 16;   // SCTP_INITMSG sinit_max_instreams
   OversizePolicy oversize = OversizePolicy::Abort;  // a message above limits.max_message_size
+  // Admission: a peer any of whose addresses lies outside `allow` (when given), or one beyond
+  // `max_associations` at once, is ABORTed as it comes up; nothing it sent is forwarded.
+  std::vector<Prefix> allow;                    // empty: any peer
+  std::optional<std::size_t> max_associations;  // none: no limit but the descriptors
+  std::optional<RateLimit> rate;                // none: read as fast as targets take it
   Position where;
 };
 
@@ -134,6 +145,10 @@ struct Limits {
   // All messages being reassembled from partial reads, across every association, together.
   // A message that would take the total beyond it is discarded (counted: dropped_reassembly).
   std::size_t max_reassembly_bytes = 64u * 1024u * 1024u;
+  // Every message waiting in every queue, together. A message that would take the total beyond it
+  // is dropped (counted: dropped_queue_memory); past three quarters of it, sources of
+  // backpressure queues are held back.
+  std::size_t max_queued_bytes = 256u * 1024u * 1024u;
   std::chrono::milliseconds shutdown_drain{5000}; // SIGTERM: how long queues may drain
   Position max_message_size_where;  // where the file gave max_message_size (line 0: not given)
 };

@@ -64,6 +64,8 @@ void read_required_name(Diagnostics& diag, MapReader& map, Document& doc, std::s
 // `address` (one) or `addresses` (a list): canonical texts and their positions.
 void read_addresses(Diagnostics& diag, MapReader& map, bool connect, std::vector<std::string>& out,
                     std::vector<Spot>& marks);
+// A list of address prefixes ("10.0.0.0/8", "fd00::/8", "192.0.2.7"); `what` names the list.
+void read_prefixes(Diagnostics& diag, const Field& f, std::vector<Prefix>& out);
 // `streams` (both directions) or `out_streams` / `in_streams`.
 void read_streams(Diagnostics& diag, MapReader& map, uint16_t& out_streams, uint16_t& in_streams);
 

@@ -62,19 +62,6 @@ void read_reconnect(Diagnostics& diag, const Field& f, Destination& d) {
   map.finish({"min", "max"});
 }
 
-void read_match(Diagnostics& diag, const Field& f, Destination& d) {
-  for (const Field& item : read_list(diag, f, "address prefixes", true)) {
-    auto text = read_text(diag, item, "an address prefix such as 10.0.0.0/8");
-    if (!text) continue;
-    auto p = scalars::parse_prefix(*text);
-    if (!scalars::ok(p)) {
-      diag.error(item.where, item.path, scalars::error(p));
-      continue;
-    }
-    d.match.push_back(scalars::value(p));
-  }
-}
-
 // Keys of the other kind: named precisely rather than as "unknown".
 void reject_other_kind(Diagnostics& diag, MapReader& map, Kind kind) {
   auto report = [&](std::string_view key, const char* applies) {
@@ -121,7 +108,7 @@ void read_group(Diagnostics& diag, MapReader& map, Destination& d, DestinationMa
       marks.listener = Spot{f->where, f->path};
     }
   }
-  if (auto f = map.take("match")) read_match(diag, *f, d);
+  if (auto f = map.take("match")) read_prefixes(diag, *f, d.match);
   if (auto f = map.take("port")) {
     if (auto v = read_uint(diag, *f, 1, 65535)) d.match_port = static_cast<uint16_t>(*v);
   }

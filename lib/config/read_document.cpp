@@ -54,10 +54,21 @@ void read_limits(Diagnostics& diag, const Field& f, Limits& limits) {
                      ", the default): raise max_reassembly_bytes to at least as much");
     }
   }
+  if (auto v = map.take("max_queued_bytes")) {
+    if (auto n = read_size(diag, *v)) {
+      if (message_ok && *n < limits.max_message_size)
+        diag.error(v->where, v->path,
+                   scalars::format_size(*n) + " is below limits.max_message_size (" +
+                       scalars::format_size(limits.max_message_size) + (message ? "" : ", the default") +
+                       "): the queues must be able to hold at least one whole message");
+      else
+        limits.max_queued_bytes = *n;
+    }
+  }
   if (auto v = map.take("shutdown_drain")) {
     if (auto d = read_duration(diag, *v)) limits.shutdown_drain = *d;
   }
-  map.finish({"max_message_size", "max_reassembly_bytes", "shutdown_drain"});
+  map.finish({"max_message_size", "max_reassembly_bytes", "max_queued_bytes", "shutdown_drain"});
 }
 
 void read_default(Diagnostics& diag, const Field& f, Document& doc) {

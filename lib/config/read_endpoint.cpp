@@ -72,4 +72,17 @@ void read_required_name(Diagnostics& diag, MapReader& map, Document& doc, std::s
   else doc.names_complete = false;
 }
 
+void read_prefixes(Diagnostics& diag, const Field& f, std::vector<Prefix>& out) {
+  for (const Field& item : read_list(diag, f, "address prefixes", true)) {
+    auto text = read_text(diag, item, "an address prefix such as 10.0.0.0/8");
+    if (!text) continue;
+    auto p = scalars::parse_prefix(*text);
+    if (!scalars::ok(p)) {
+      diag.error(item.where, item.path, scalars::error(p));
+      continue;
+    }
+    out.push_back(scalars::value(p));
+  }
+}
+
 }  // namespace sctprelay::config

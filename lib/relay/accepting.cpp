@@ -45,6 +45,13 @@ void Relay::read_listener(ListenerRt& l) {
       Association* a = it == l.accepted.end() ? nullptr : find(it->second);
       if (a) {
         on_item(*a, item);
+      } else if (l.refused.count(which)) {
+        // What a refused association sent before it could be peeled off: never forwarded.
+        if (item.status == sctp::RecvStatus::Message) stats_.dropped_refused++;
+        if (auto* c = std::get_if<sctp::AssocChange>(&item.notification);
+            item.status == sctp::RecvStatus::Notification && c && c->state != SCTP_COMM_UP &&
+            c->state != SCTP_RESTART)
+          l.refused.erase(which);
       } else if (item.status == sctp::RecvStatus::Message) {
         stats_.received++;
         stats_.dropped_no_target++;
@@ -61,6 +68,14 @@ void Relay::accept_association(ListenerRt& l, const sctp::AssocChange& c, const 
   // Its send buffer holds the largest message the relay accepts (the kernel refuses a larger one).
   const int sndbuf = static_cast<int>(std::max<std::size_t>(kAssociationBuffer, cfg_.limits.max_message_size));
   sctp::Socket own = l.socket.peeloff(c.assoc, 0, sndbuf, ec);
+  // Admission comes first: a refused association is ABORTed before anything it sent is read.
+  sctp::Socket& where = ec ? l.socket : own;
+  std::vector<sctp::Address> peers = where.peer_addresses(c.assoc);
+  // An association that already ended has no addresses to ask for; the notification's sender
+  // address is still known.
+  if (peers.empty() && (from.family() == AF_INET || from.family() == AF_INET6) && from.port() != 0)
+    peers.push_back(from);
+  if (!admitted(l, where, c.assoc, peers)) return;  // `own`, if any, closes here
   Association& a = create(Association::Role::Accepted, l.cfg.name + "/assoc " + std::to_string(c.assoc));
   if (ec) {
     // Most often it has already ended (a peer that sends and closes at once): what it sent, and
@@ -83,11 +98,8 @@ void Relay::accept_association(ListenerRt& l, const sctp::AssocChange& c, const 
   a.source = l.source;
   a.oversize = l.cfg.oversize;
   a.send_buffer = a.sock().send_buffer();
-  a.peers = a.sock().peer_addresses(c.assoc);
-  // An association that already ended has no addresses to ask for; the notification's sender
-  // address is still known.
-  if (a.peers.empty() && (from.family() == AF_INET || from.family() == AF_INET6) && from.port() != 0)
-    a.peers.push_back(from);
+  a.peers = std::move(peers);
+  set_rate(a, l.cfg.rate);
   Association* self = &a;
   if (!a.listener_socket)
     a.io = dispatcher_.file_event(a.socket.fd(), [this, self](uint32_t ready) { on_association_io(*self, ready); });
@@ -119,6 +131,88 @@ void Relay::accepted_down(Association& a, const char* why, bool aborted) {
     }
   close_per_source_upstreams(a.id);
   retire(a);
+}
+
+bool Relay::admitted(ListenerRt& l, sctp::Socket& socket, sctp_assoc_t assoc,
+                     const std::vector<sctp::Address>& peers) {
+  Refusal why = admit(l.cfg, peers, l.accepted.size());
+  if (!why) return true;
+  refuse(l, socket, assoc, why);
+  return false;
+}
+
+void Relay::refuse(ListenerRt& l, sctp::Socket& socket, sctp_assoc_t assoc, const Refusal& why) {
+  (why.reason == Refusal::Reason::NotAllowed ? stats_.refused_not_allowed : stats_.refused_max_associations)++;
+  // The peer learns why from the ABORT's cause; the log says it once a second at most, so a
+  // flood of refused peers cannot flood the journal too.
+  auto now = std::chrono::steady_clock::now();
+  if (now - l.last_refusal_log >= std::chrono::seconds(1)) {
+    l.last_refusal_log = now;
+    LOG_WARN("listener %s: assoc %d refused and aborted: %s (refused so far: %llu not allowed, %llu over the "
+             "limit)",
+             l.cfg.name.c_str(), int(assoc), why.cause.c_str(), (unsigned long long)stats_.refused_not_allowed,
+             (unsigned long long)stats_.refused_max_associations);
+  }
+  socket.abort(assoc, why.cause);
+  // On the listener's own socket, what it sent before is still there to be read (and dropped).
+  if (&socket == &l.socket) l.refused.insert(assoc);
+}
+
+// A reload's rules for associations already in: those whose peer the new `allow` list leaves
+// out are ABORTed; the new rate applies at once. A lower max_associations refuses only new ones.
+void Relay::apply_admission_rules() {
+  for (Association* a : assocs_.snapshot()) {
+    if (a->role != Association::Role::Accepted || a->retired || !a->up) continue;
+    auto l = listeners_.find(a->listener);
+    if (l == listeners_.end()) continue;
+    set_rate(*a, l->second->cfg.rate);
+    if (l->second->cfg.allow.empty()) continue;
+    Refusal why = admit(l->second->cfg, a->peers, 0);
+    if (!why) continue;
+    refuse(*l->second, a->sock(), a->assoc, why);  // its COMM_LOST ends it
+  }
+}
+
+void Relay::set_rate(Association& a, const std::optional<config::RateLimit>& rate) {
+  if (!rate) {
+    a.rate.reset();
+    if (a.rate_hold) {
+      a.rate_hold = false;
+      if (a.rate_timer) a.rate_timer->disarm();
+      a.update_watch();
+    }
+    return;
+  }
+  if (a.rate)
+    a.rate->set_rate(*rate);
+  else
+    a.rate.emplace(*rate, Clock::now());
+}
+
+// Read faster than its rate: not read again until it has a token (its messages wait in the
+// kernel, whose flow control slows the peer). Only this association waits.
+void Relay::rate_pause(Association& a) {
+  if (a.rate_hold || !a.io) return;  // one on its listener's socket has ended: read what is left
+  stats_.rate_limited++;
+  a.rate_hold = true;
+  a.update_watch();
+  if (!a.rate_timer) {
+    const uint64_t id = a.id;
+    a.rate_timer = dispatcher_.timer([this, id] {
+      Association* self = find(id);
+      if (!self || !self->rate_hold) return;
+      if (self->rate) {
+        auto wait = self->rate->wait(Clock::now());
+        if (wait > Clock::duration::zero()) {
+          self->rate_timer->arm(std::chrono::duration_cast<std::chrono::microseconds>(wait));
+          return;
+        }
+      }
+      self->rate_hold = false;
+      self->update_watch();  // level-triggered: what waits in its socket is reported at once
+    });
+  }
+  a.rate_timer->arm(std::chrono::duration_cast<std::chrono::microseconds>(a.rate->wait(Clock::now())));
 }
 
 }  // namespace sctprelay::relay

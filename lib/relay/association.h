@@ -9,12 +9,14 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
 #include "event/dispatcher.h"
 #include "relay/out_queue.h"
+#include "relay/rate_limiter.h"
 #include "relay/redelivery.h"
 #include "sctp/socket.h"
 
@@ -76,7 +78,8 @@ class Association {
   std::vector<uint64_t> held_sources;  // associations this one's queue keeps unread
   bool logged_pause = false;           // a pause for a full queue was logged (its release is too)
   bool stop_hold = false;              // the relay is stopping: no new traffic is read
-  bool paused() const { return !holds.empty() || stop_hold; }
+  bool rate_hold = false;              // read faster than its listener's rate allows: waits for tokens
+  bool paused() const { return !holds.empty() || stop_hold || rate_hold; }
 
   // ---- an accepted association ----
   std::string listener;
@@ -85,6 +88,8 @@ class Association {
   std::vector<std::string> groups;
   std::vector<sctp::Address> peers;
   config::OversizePolicy oversize = config::OversizePolicy::Drop;
+  std::optional<RateLimiter> rate;     // listeners[].rate
+  std::unique_ptr<event::Timer> rate_timer;  // lets it be read again once it has tokens
 
   // ---- an association to a peer destination ----
   std::string destination;

@@ -30,8 +30,14 @@ void OutQueue::push_back(const sctp::MessageInfo& info, const uint8_t* data, std
   retained_ += slot.data.capacity();
   slot.enqueued = when;
   slot.origin = origin;
+  // The slot may have held a message handed back before: this one is new.
+  slot.seq = 0;
+  slot.returned = false;
+  slot.returned_by = 0;
+  slot.maybe_delivered = false;
   ++count_;
   bytes_ += len;
+  if (budget_) budget_->charge(len);
 }
 
 void OutQueue::push_back(QueuedMessage&& m) {
@@ -39,6 +45,7 @@ void OutQueue::push_back(QueuedMessage&& m) {
   QueuedMessage& slot = at(count_);
   retained_ -= slot.data.capacity();
   bytes_ += m.data.size();
+  if (budget_) budget_->charge(m.data.size());
   slot = std::move(m);
   retained_ += slot.data.capacity();
   ++count_;
@@ -53,8 +60,9 @@ void OutQueue::insert_at(std::size_t pos, QueuedMessage&& m) {
 
 void OutQueue::put_back(std::vector<QueuedMessage>&& returned) {
   if (returned.empty()) return;
+  const sctp_assoc_t by = returned.front().returned_by;
   std::vector<QueuedMessage> front;
-  while (count_ > 0 && this->front().returned) {
+  while (count_ > 0 && this->front().returned && this->front().returned_by == by) {
     front.push_back(std::move(this->front()));
     pop_front();
   }
@@ -73,7 +81,15 @@ void OutQueue::put_back(std::vector<QueuedMessage>&& returned) {
 }
 
 void OutQueue::pop_front() {
-  bytes_ -= slots_[head_].data.size();
+  QueuedMessage& m = slots_[head_];
+  bytes_ -= m.data.size();
+  if (budget_) budget_->release(m.data.size());
+  // Buffers kept for reuse beyond what the queue holds stay within kRetainBytes: after a flood
+  // drains, its memory goes back as it drains rather than when the queue is empty at last.
+  if (retained_ - bytes_ > kRetainBytes) {
+    retained_ -= m.data.capacity();
+    std::vector<uint8_t>().swap(m.data);
+  }
   head_ = (head_ + 1) % slots_.size();
   --count_;
   if (count_ == 0) release_if_idle();

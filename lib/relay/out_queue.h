@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "relay/queue_budget.h"
 #include "sctp/socket.h"
 
 namespace sctprelay::relay {
@@ -30,6 +31,7 @@ struct QueuedMessage {
   // Messages a dying association handed back (SEND_FAILED), put back ahead of the rest:
   uint32_t seq = 0;              // the send sequence number it went out with (send order)
   bool returned = false;
+  sctp_assoc_t returned_by = 0;  // the association that handed it back
   bool maybe_delivered = false;  // every piece had been transmitted: the peer may have it already
 };
 
@@ -37,10 +39,23 @@ struct QueuedMessage {
 inline bool seq_before(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
 
 // Messages live in a ring of slots that keep their buffers when popped, so a queue in steady use
-// allocates nothing per message; an emptied queue that grew large gives its memory back.
+// allocates nothing per message; the spare buffers a queue keeps beyond what it holds stay small,
+// and an emptied one that grew large gives back the rest.
 class OutQueue {
  public:
   explicit OutQueue(const config::QueueSettings& s = {}) : settings_(s) {}
+  ~OutQueue() {
+    if (budget_) budget_->release(bytes_);
+  }
+  OutQueue(const OutQueue&) = delete;
+  OutQueue& operator=(const OutQueue&) = delete;
+
+  // The shared budget its messages are charged to (it must outlive the queue); none by default.
+  void set_budget(QueueBudget* budget) {
+    if (budget_) budget_->release(bytes_);
+    budget_ = budget;
+    if (budget_) budget_->charge(bytes_);
+  }
 
   void set_settings(const config::QueueSettings& s) { settings_ = s; }
   const config::QueueSettings& settings() const { return settings_; }
@@ -48,6 +63,7 @@ class OutQueue {
   bool empty() const { return count_ == 0; }
   std::size_t size() const { return count_; }
   std::size_t bytes() const { return bytes_; }
+  std::size_t retained_bytes() const { return retained_; }  // buffer capacity kept, for reuse or in use
 
   // At or over its message or byte limit.
   bool full() const { return count_ >= settings_.max_messages || bytes_ >= settings_.max_bytes; }
@@ -69,7 +85,10 @@ class OutQueue {
   // Insert at position `pos` from the front.
   void insert_at(std::size_t pos, QueuedMessage&& m);
   // Puts messages handed back by the kernel in front of everything not yet sent, merged by send
-  // sequence with those handed back before (they come back in teardown order, not send order).
+  // sequence with those the same association handed back before (they come back in teardown order,
+  // not send order). All of `returned` come from one association. Messages an earlier association
+  // handed back that still wait stay behind them: these went out again from the front of the queue,
+  // ahead of those, on the association that handed them back now (with newer sequence numbers).
   void put_back(std::vector<QueuedMessage>&& returned);
   QueuedMessage& front() { return slots_[head_]; }
   QueuedMessage& operator[](std::size_t i) { return at(i); }
@@ -89,6 +108,7 @@ class OutQueue {
   std::size_t count_ = 0;
   std::size_t bytes_ = 0;
   std::size_t retained_ = 0;          // buffer capacity held by the slots
+  QueueBudget* budget_ = nullptr;
 };
 
 }  // namespace sctprelay::relay

@@ -50,6 +50,7 @@ void Relay::on_item(Association& a, const sctp::Received& item) {
     case sctp::RecvStatus::Message:
       stats_.received++;
       route_message(a, item.info, item.payload);
+      if (a.rate && !a.rate->take(Clock::now())) rate_pause(a);
       break;
     case sctp::RecvStatus::Oversize:
       on_oversize(a, item, false);
@@ -113,6 +114,14 @@ void Relay::on_accepted_notification(Association& a, const sctp::Received& item)
     }
   } else if (auto* p = std::get_if<sctp::PeerAddrChange>(&n)) {
     LOG_INFO("%s: path %s %s", a.label.c_str(), p->address.to_string().c_str(), sctp::paddr_state_name(p->state));
+    // A peer may add addresses after set-up (ASCONF): each must pass `allow` as the first did.
+    if (p->state == SCTP_ADDR_ADDED)
+      if (auto l = listeners_.find(a.listener); l != listeners_.end() && !address_allowed(l->second->cfg, p->address)) {
+        Refusal why;
+        why.reason = Refusal::Reason::NotAllowed;
+        why.cause = "added address " + p->address.to_string() + " not allowed on listener " + a.listener;
+        refuse(*l->second, a.sock(), a.assoc, why);  // its COMM_LOST ends it
+      }
   } else if (auto* f = std::get_if<sctp::SendFailed>(&n)) {
     // The association is going away and its queue with it; count each message it gave back once.
     if (f->first) stats_.dropped_assoc_gone++;

@@ -25,6 +25,7 @@ void Redelivery::add(const sctp::SendFailed& piece, Clock::time_point now) {
     b.msg.info.context = 0;
     b.msg.seq = seq;
     b.msg.returned = true;
+    b.msg.returned_by = piece.assoc;
     b.msg.maybe_delivered = true;
     b.msg.enqueued = now;
     b.marked = piece.fragment_flags;

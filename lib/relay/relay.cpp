@@ -44,6 +44,13 @@ std::size_t Relay::association_count() const {
   return n;
 }
 
+Stats Relay::stats() const {
+  Stats s = stats_;
+  s.queued_bytes = queue_budget_.used();
+  s.queued_bytes_peak = queue_budget_.peak();
+  return s;
+}
+
 std::size_t Relay::queued_messages() const {
   std::size_t n = 0;
   assocs_.for_each([&](const Association& a) { n += a.queue.size(); });
@@ -343,6 +350,8 @@ bool Relay::apply(const config::Config& next, std::string& error) {
   apply_destinations();
   rebuild_groups();
   rebuild_routes();
+  queue_budget_.set_limit(cfg_.limits.max_queued_bytes);
+  apply_admission_rules();
 
   bool any_ttl = std::any_of(cfg_.destinations.begin(), cfg_.destinations.end(),
                              [](auto& d) { return d.queue.ttl.has_value(); });

@@ -26,9 +26,11 @@
 
 #include "config/config.h"
 #include "event/dispatcher.h"
+#include "relay/admission.h"
 #include "relay/association.h"
 #include "relay/association_table.h"
 #include "relay/backpressure.h"
+#include "relay/queue_budget.h"
 #include "relay/stats.h"
 #include "router/route_table.h"
 
@@ -42,6 +44,10 @@ struct ListenerRt {
   std::unique_ptr<event::FileEvent> io;
   int source = -1;                                         // route-table source index
   std::unordered_map<sctp_assoc_t, uint64_t> accepted;     // kernel id -> association id
+  // Refused associations that stayed on this socket (they had ended before they could be peeled
+  // off): what is left of them is read here and dropped, until their end is read too.
+  std::unordered_set<sctp_assoc_t> refused;
+  std::chrono::steady_clock::time_point last_refusal_log{};
   bool stop_hold = false;
 };
 
@@ -87,7 +93,8 @@ class Relay {
   // association, then call `done` (from the loop).
   void stop(std::chrono::milliseconds deadline, std::function<void()> done);
 
-  const Stats& stats() const { return stats_; }
+  // The counters, with the gauges as they stand now.
+  Stats stats() const;
   std::size_t association_count() const;
   std::size_t queued_messages() const;
 
@@ -100,7 +107,11 @@ class Relay {
   void rebuild_groups();
   void join_groups(Association& a);
   void rebuild_routes();
-  Association& create(Association::Role role, std::string label) { return assocs_.create(role, std::move(label)); }
+  Association& create(Association::Role role, std::string label) {
+    Association& a = assocs_.create(role, std::move(label));
+    a.queue.set_budget(&queue_budget_);
+    return a;
+  }
   void retire(Association& a);  // unhooks it from everything that names it; deleted on the loop's next turn
   Association* find(uint64_t id) { return assocs_.find(id); }
 
@@ -108,6 +119,13 @@ class Relay {
   void read_listener(ListenerRt& l);
   void accept_association(ListenerRt& l, const sctp::AssocChange& c, const sctp::Address& from);
   void accepted_down(Association& a, const char* why, bool aborted);
+  // admission.cpp's rules, applied: ABORTs an association its listener does not admit. False if
+  // it was refused (and, when `a` is given, retired).
+  bool admitted(ListenerRt& l, sctp::Socket& socket, sctp_assoc_t assoc, const std::vector<sctp::Address>& peers);
+  void refuse(ListenerRt& l, sctp::Socket& socket, sctp_assoc_t assoc, const Refusal& why);
+  void apply_admission_rules();  // after a reload: the listeners' current rules for those already in
+  void set_rate(Association& a, const std::optional<config::RateLimit>& rate);
+  void rate_pause(Association& a);
 
   // upstream.cpp
   void open_shared_upstream(PeerRt& p);
@@ -176,6 +194,7 @@ class Relay {
   // Declared before everything that owns a socket: the sockets charge it until they close.
   sctp::ReassemblyBudget budget_;
   Stats stats_;
+  QueueBudget queue_budget_;  // every association's queue charges it: declared before them
   AssociationTable assocs_;
   Backpressure backpressure_{assocs_, stats_};
   std::map<std::string, std::unique_ptr<ListenerRt>> listeners_;

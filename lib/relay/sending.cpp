@@ -126,6 +126,16 @@ void Relay::sent(Association& to, const sctp::OutMessage& m, const Origin& origi
 void Relay::enqueue(Association& to, const sctp::MessageInfo& info, const uint8_t* data, std::size_t len,
                     Association* from, const Origin& origin) {
   const bool backpressure = to.queue.settings().when_full == config::FullPolicy::Backpressure;
+  if (!queue_budget_.fits(len)) {
+    // Every queue together is at limits.max_queued_bytes: the message cannot wait anywhere. A
+    // source that can be held back is (by a queue that will drain and let it go).
+    stats_.dropped_queue_memory++;
+    if (log_allowed(to))
+      LOG_WARN("%s: all queues together hold %zu bytes (limits.max_queued_bytes): dropping", to.label.c_str(),
+               queue_budget_.used());
+    if (backpressure && from && !to.queue.empty()) hold(*from, to);
+    return;
+  }
   if (to.queue.full()) {
     if (!backpressure) {
       stats_.dropped_queue_full++;
@@ -135,8 +145,9 @@ void Relay::enqueue(Association& to, const sctp::MessageInfo& info, const uint8_
       return;
     }
     if (from) hold(*from, to);
-  } else if (to.up && from && backpressure && to.queue.over_soft_limit()) {
-    // Up but slow: stop reading its sources now rather than fill the queue (see over_soft_limit).
+  } else if (from && backpressure && ((to.up && to.queue.over_soft_limit()) || queue_budget_.past_high_water())) {
+    // Up but slow: stop reading its sources now rather than fill the queue (see over_soft_limit);
+    // or all queues together are near their budget: keep what can wait in the kernel.
     hold(*from, to);
   }
   to.queue.push_back(info, data, len, Clock::now(), origin);

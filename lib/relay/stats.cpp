@@ -31,6 +31,13 @@ std::string Stats::to_string() const {
       {"assoc_down_abort", assoc_down_abort},
       {"assoc_restart", assoc_restart},
       {"backpressure_pauses", backpressure_pauses},
+      {"refused_not_allowed", refused_not_allowed},
+      {"refused_max_associations", refused_max_associations},
+      {"dropped_refused", dropped_refused},
+      {"rate_limited", rate_limited},
+      {"dropped_queue_memory", dropped_queue_memory},
+      {"queued_bytes", queued_bytes},
+      {"queued_bytes_peak", queued_bytes_peak},
   };
   std::string out;
   for (const auto& [name, value] : fields) {

@@ -34,6 +34,14 @@ struct Stats {
   uint64_t assoc_down_abort = 0;   // COMM_LOST: ABORT received or path failure
   uint64_t assoc_restart = 0;
   uint64_t backpressure_pauses = 0;
+  uint64_t refused_not_allowed = 0;     // associations ABORTed: a peer address outside listeners[].allow
+  uint64_t refused_max_associations = 0;// associations ABORTed: listeners[].max_associations reached
+  uint64_t dropped_refused = 0;         // messages of refused associations (never forwarded)
+  uint64_t rate_limited = 0;            // times an association was paused for its listener's rate
+  uint64_t dropped_queue_memory = 0;    // would have taken all queues beyond limits.max_queued_bytes
+  // Gauges, filled in when the counters are read (Relay::stats()).
+  uint64_t queued_bytes = 0;            // in every queue now
+  uint64_t queued_bytes_peak = 0;       // the most at any time since start
 
   std::string to_string() const;
 };

@@ -65,7 +65,7 @@ TEST(ConfigErrors, EverythingWrongAtOnce) {
       "config_everything_wrong.yaml:1:12: log_level: \"loud\" is not one of: debug, info, warning or error",
       "config_everything_wrong.yaml:3:21: limits.max_message_size: \"1 MiBs\" is not a size (write bytes, or e.g. 64KiB, 1MiB, 1GiB)",
       "config_everything_wrong.yaml:4:19: limits.shutdown_drain: \"5\" has no unit (write e.g. 5ms or 5s)",
-      "config_everything_wrong.yaml:5:3: limits.extra: unknown key \"extra\" (allowed: max_message_size, max_reassembly_bytes, shutdown_drain)",
+      "config_everything_wrong.yaml:5:3: limits.extra: unknown key \"extra\" (allowed: max_message_size, max_reassembly_bytes, max_queued_bytes, shutdown_drain)",
       "config_everything_wrong.yaml:7:5: listeners[0]: missing required key \"addresses\" (or \"address\")",
       "config_everything_wrong.yaml:8:5: listeners[0].adresses: unknown key \"adresses\" (did you mean \"addresses\"?)",
       "config_everything_wrong.yaml:9:11: listeners[0].port: 70000 is out of range 1..65535",

@@ -99,7 +99,7 @@ TEST(ConfigLimits, BadSizesAreReportedOnceWithoutCascading) {
 TEST(ConfigLimits, UnknownLimitKeyListsTheNewKey) {
   EXPECT_EQ(errors_of(with_limits("  max_reassembly: 1MiB\n")),
             Lines({"t.yaml:4:3: limits.max_reassembly: unknown key \"max_reassembly\" (allowed: max_message_size, "
-                   "max_reassembly_bytes, shutdown_drain)"}));
+                   "max_reassembly_bytes, max_queued_bytes, shutdown_drain)"}));
 }
 
 // ---- max_message_size against net.core.wmem_max ----------------------------------------------
