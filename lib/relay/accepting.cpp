@@ -59,6 +59,8 @@ void Relay::read_listener(ListenerRt& l) {
       }
     }
     flush_staged();
+    // Refused associations peeled off this batch: nothing more of theirs is read here.
+    std::erase_if(l.refused, [](const auto& r) { return !r.second; });
     if (batch_.drained) return;
   }
 }
@@ -154,8 +156,8 @@ void Relay::refuse(ListenerRt& l, sctp::Socket& socket, sctp_assoc_t assoc, cons
              (unsigned long long)stats_.refused_max_associations);
   }
   socket.abort(assoc, why.cause);
-  // On the listener's own socket, what it sent before is still there to be read (and dropped).
-  if (&socket == &l.socket) l.refused.insert(assoc);
+  // What it sent may still be read on the listener's socket: dropped, never forwarded.
+  if (l.accepted.count(assoc) == 0) l.refused[assoc] = &socket == &l.socket;
 }
 
 // A reload's rules for associations already in: those whose peer the new `allow` list leaves
@@ -170,6 +172,7 @@ void Relay::apply_admission_rules() {
     Refusal why = admit(l->second->cfg, a->peers, 0);
     if (!why) continue;
     refuse(*l->second, a->sock(), a->assoc, why);  // its COMM_LOST ends it
+    a->refused = true;
   }
 }
 

@@ -50,6 +50,7 @@ class Association {
   bool up = false;
   bool ending = false;      // a send said the association is going away; its end is on its way
   bool retired = false;     // closed: waits for deferred deletion, takes no part in anything
+  bool refused = false;     // ABORTed by admission (a reload, an address added): nothing more is forwarded
   uint16_t out_streams = 0; // negotiated (COMM_UP)
   uint16_t in_streams = 0;
   int send_buffer = 0;      // what the kernel granted; a message larger cannot be sent

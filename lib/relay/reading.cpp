@@ -48,6 +48,10 @@ void Relay::read_association(Association& a) {
 void Relay::on_item(Association& a, const sctp::Received& item) {
   switch (item.status) {
     case sctp::RecvStatus::Message:
+      if (a.refused) {  // read after its ABORT: never forwarded
+        stats_.dropped_refused++;
+        break;
+      }
       stats_.received++;
       route_message(a, item.info, item.payload);
       if (a.rate && !a.rate->take(Clock::now())) rate_pause(a);
@@ -121,6 +125,7 @@ void Relay::on_accepted_notification(Association& a, const sctp::Received& item)
         why.reason = Refusal::Reason::NotAllowed;
         why.cause = "added address " + p->address.to_string() + " not allowed on listener " + a.listener;
         refuse(*l->second, a.sock(), a.assoc, why);  // its COMM_LOST ends it
+        a.refused = true;
       }
   } else if (auto* f = std::get_if<sctp::SendFailed>(&n)) {
     // The association is going away and its queue with it; count each message it gave back once.

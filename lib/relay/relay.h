@@ -44,9 +44,10 @@ struct ListenerRt {
   std::unique_ptr<event::FileEvent> io;
   int source = -1;                                         // route-table source index
   std::unordered_map<sctp_assoc_t, uint64_t> accepted;     // kernel id -> association id
-  // Refused associations that stayed on this socket (they had ended before they could be peeled
-  // off): what is left of them is read here and dropped, until their end is read too.
-  std::unordered_set<sctp_assoc_t> refused;
+  // Refused associations whose messages may still be read here, dropped: those peeled off until
+  // the end of the batch that held their COMM_UP (false), those that stayed on this socket (they
+  // had ended before they could be peeled off) until their end is read too (true).
+  std::unordered_map<sctp_assoc_t, bool> refused;
   std::chrono::steady_clock::time_point last_refusal_log{};
   bool stop_hold = false;
 };
