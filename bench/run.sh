@@ -5,6 +5,9 @@
 # prints the table. See docs/benchmarks.md.
 #
 #   bench/run.sh [--rounds N] [--quick] [--only rate,latency,fanout,routes,assocs,isolation,slow,exact]
+#   bench/run.sh --only soak,churn,flap    # the long and fault workloads (bench/soak.py), not in the
+#                                          # default set: about 30 minutes together; each writes
+#                                          # bench/results/<name>.json and <name>.md (never latest.*)
 #
 # Environment: BENCH_BUILD (build dir, default build-bench), BENCH_10K_ROUNDS (rounds of the
 # 10,000-association workload, default 2), BENCH_CALLGRIND_ROUTES=0 (skip counting instructions
@@ -46,7 +49,36 @@ build_baseline() {
   vm_extra+=(--share "$dir")
 }
 
+# --only is split: soak, churn and flap run through bench/soak.py (own result files), the rest
+# through bench/bench.py as before. Without --only only bench.py's default set runs.
+main_args=()
+long_sections=()
+main_sections=()
+only_given=0
+quick=()
+split_args() {
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --only)
+        only_given=1
+        local s
+        IFS=, read -r -a parts <<<"${2:?--only needs a list}"
+        for s in "${parts[@]}"; do
+          case $s in
+            soak | churn | flap) long_sections+=("$s") ;;
+            *) main_sections+=("$s") ;;
+          esac
+        done
+        shift ;;
+      --quick) quick=(--quick); main_args+=("$1") ;;
+      *) main_args+=("$1") ;;
+    esac
+    shift
+  done
+}
+
 main() {
+  split_args "$@"
   install_missing
   cmake -S "$REPO" -B "$BENCH_BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
   cmake --build "$BENCH_BUILD" -j2 --target sctprelayd sctp-loadgen c_relay >/dev/null
@@ -59,9 +91,22 @@ main() {
   mkdir -p "$RESULTS/work"
   local start end
   start=$(date +%s)
+  if [[ ${#long_sections[@]} -gt 0 ]]; then
+    local list
+    list=$(IFS=,; echo "${long_sections[*]}")
+    # rto_min 10 ms as below. Writes bench/results/{soak,churn,flap}.{json,md} itself.
+    "$REPO/tests/vm/run-in-vm.sh" --timeout 7200 --sysctl net.sctp.rto_min=10 -- \
+      /usr/bin/python3 "$REPO/bench/soak.py" --only "$list" "${quick[@]}"
+    for s in "${long_sections[@]}"; do cat "$RESULTS/$s.md"; done
+    [[ $only_given -eq 1 && ${#main_sections[@]} -eq 0 ]] && return 0
+  fi
+  local only=()
+  if [[ ${#main_sections[@]} -gt 0 ]]; then
+    only=(--only "$(IFS=,; echo "${main_sections[*]}")")
+  fi
   # rto_min 10 ms: a lost packet costs 10 ms, not the default 1 s, under emulated timing.
   "$REPO/tests/vm/run-in-vm.sh" --timeout 2400 --sysctl net.sctp.rto_min=10 "${vm_extra[@]}" -- \
-    /usr/bin/python3 "$REPO/bench/bench.py" --out "$RESULTS/latest.json" "$@"
+    /usr/bin/python3 "$REPO/bench/bench.py" --out "$RESULTS/latest.json" "${main_args[@]}" "${only[@]}"
   end=$(date +%s)
   /usr/bin/python3 "$REPO/bench/report.py" --json "$RESULTS/latest.json" --md "$RESULTS/latest.md" \
     --png "$RESULTS/latest.png" --wall "$((end - start))"

@@ -24,5 +24,9 @@ int run_sink(const Args& a);
 int run_echo(const Args& a);
 int run_latency(const Args& a);
 int run_assocs(const Args& a);
+int run_soak(const Args& a);
+int run_churn(const Args& a);
+int run_record_sink(const Args& a);
+int run_kstats(const Args& a);
 
 }  // namespace loadgen

@@ -21,7 +21,7 @@ Args::Args(int argc, char** argv, int first) {
     } else if (i + 1 < argc && std::strncmp(argv[i + 1], "--", 2) != 0) {
       values_[word] = argv[++i];
     } else {
-      values_[word] = "1";
+      values_[word] = std::string(1, '1');  // (a literal here trips GCC 12 -O3 -Wrestrict)
     }
   }
 }
@@ -59,7 +59,7 @@ void usage() {
   std::fputs(
       "usage: sctp-loadgen MODE [--option value]...\n"
       "  source  --to H:P --count N --size S [--streams K] [--ppid P] [--timeout SEC] [--blocked-ms MS]\n"
-      "          [--start-delay-ms MS] [--hold]\n"
+      "          [--start-delay-ms MS] [--hold] [--id N] [--rate MSGS_PER_S]\n"
       "          (SIGUSR1: stop sending, close, print the result; --hold: after the last message,\n"
       "           wait for SIGUSR1 before closing)\n"
       "  sink    --port P --count N [--bytes B] [--rate MSGS_PER_S] [--ppid P] [--timeout SEC] [--idle SEC]\n"
@@ -69,7 +69,17 @@ void usage() {
       "  latency --to H:P --count N --size S [--outstanding M] [--warmup W] [--timeout SEC]\n"
       "  assocs  --to H:P --count K [--size S] [--window W] [--timeout SEC]\n"
       "          (opens K associations, one echo round trip each, prints 'ready', holds them\n"
-      "           idle until stdin closes or says anything, then closes them)\n",
+      "           idle until stdin closes or says anything, then closes them)\n"
+      "  soak    --to H:P --assocs K --rate MSGS_PER_S --duration SEC [--size S] [--streams N] [--id-base B]\n"
+      "          (K associations sending together, paced to the aggregate rate, then a graceful close)\n"
+      "  churn   --to H:P --count N [--parallel P] [--id-base B] [--id-step D]\n"
+      "          (N associations, P at a time, one message each; even ones close (SHUTDOWN), odd ones\n"
+      "           ABORT (SO_LINGER 0) once the message is acknowledged)\n"
+      "  record-sink --port P --record FILE [--capacity RECORDS]\n"
+      "          (until killed; every message read is appended to the memory-mapped FILE)\n"
+      "  kstats  --pid PID --fd FD [--kill] [--drain]   (DATA chunks another process's socket took in,\n"
+      "          per association; --kill: kill -9 it first, counts taken at the socket's end;\n"
+      "          --drain: take out and list the messages it has not read)\n",
       stderr);
 }
 
@@ -89,6 +99,10 @@ int main(int argc, char** argv) {
   if (mode == "echo") return loadgen::run_echo(args);
   if (mode == "latency") return loadgen::run_latency(args);
   if (mode == "assocs") return loadgen::run_assocs(args);
+  if (mode == "soak") return loadgen::run_soak(args);
+  if (mode == "churn") return loadgen::run_churn(args);
+  if (mode == "record-sink") return loadgen::run_record_sink(args);
+  if (mode == "kstats") return loadgen::run_kstats(args);
   usage();
   return 2;
 }

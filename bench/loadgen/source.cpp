@@ -41,6 +41,8 @@ int run_source(const Args& a) {
   double blocked_ms = a.real("blocked-ms", 0);
   double start_delay_ms = a.real("start-delay-ms", 0);
   const bool hold = a.flag("hold");
+  uint32_t id = uint32_t(a.num("id", 0));  // Header.source: several sources can share one sink
+  double rate = a.real("rate", 0);           // messages per second (0: as fast as the kernel takes them)
   if (size < long(kMinSize)) die("--size must be at least %zu", kMinSize);
   if (streams < 1 || streams > 1024) die("--streams must be 1..1024");
 
@@ -70,7 +72,16 @@ int run_source(const Args& a) {
   uint64_t longest_send = 0;
   for (long i = 0; i < count && !g_stop; ++i) {
     Header h{};
-    h.source = 0;
+    h.source = id;
+    if (rate > 0) {  // paced: message i is due at i / rate seconds after the start
+      uint64_t due = connected + uint64_t(double(i) / rate * 1e9);
+      uint64_t at = now_ns();
+      if (due > at) {
+        timespec pause{time_t((due - at) / 1000000000u), long((due - at) % 1000000000u)};
+        nanosleep(&pause, nullptr);
+        if (g_stop) break;
+      }
+    }
     h.stream = uint16_t(i % streams);
     h.seq = next_seq[h.stream];
     h.size = uint32_t(size);

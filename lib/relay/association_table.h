@@ -50,7 +50,11 @@ class AssociationTable {
     a.update_watch();  // stop watching its socket now; the socket closes when it is deleted
     retired_.push_back(std::move(it->second));
     live_.erase(it);
-    reaper_->arm(std::chrono::microseconds(0));
+    // Armed once, not again: re-adding a timer that is due (libevent: active with EV_TIMEOUT)
+    // takes it off the active list and puts it off to the next turn. Under churn some callback
+    // before it in every turn retired an association, so the reaper never ran and every retired
+    // association was kept until the loop went idle (20,000 of them, 8.8 MB, in 20,000 set-ups).
+    if (!reaper_->armed()) reaper_->arm(std::chrono::microseconds(0));
   }
 
   template <class F>
