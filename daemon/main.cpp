@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "config/background_load.h"
+#include "config/bounded_load.h"
 #include "config/buffer_limits.h"
 #include "config/loader.h"
 #include "event/dispatcher.h"
@@ -42,8 +44,11 @@ void usage(FILE* out) {
                "\n"
                "Runs in the foreground and logs to stderr. Signals: SIGHUP reloads the configuration,\n"
                "SIGTERM/SIGINT drain queues and stop, SIGUSR1 logs counters.\n"
+               "A configuration file larger than %zu MiB is refused; it is parsed and checked in a child\n"
+               "process that may take %lld s and %llu MiB, and refused if it does not finish within them.\n"
                "Exit codes: 0 ok, 1 invalid configuration, 2 usage error, 3 startup failure.\n",
-               kDefaultConfig);
+               kDefaultConfig, config::kMaxConfigBytes >> 20, (long long)config::kMaxLoadTime.count(),
+               (unsigned long long)(config::kMaxLoadMemory >> 20));
 }
 
 struct Options {
@@ -88,10 +93,11 @@ bool parse_args(int argc, char** argv, Options& o, int& exit_code) {
   return true;
 }
 
-// Loads and validates; prints every problem as file:line:column: path: message.
-// --check prints them plainly for people and editors; the running daemon logs them.
+// Loads and validates (within the bounds of config/bounded_load.h); prints every problem as
+// file:line:column: path: message. --check prints them plainly for people and editors; the
+// running daemon logs them.
 std::optional<config::Config> load(const std::string& path, bool plain = false) {
-  auto result = config::load_file(path);
+  auto result = config::load_file_bounded(path).load;
   for (auto& e : result.errors) {
     if (plain)
       std::fprintf(stderr, "%s\n", e.to_string().c_str());
@@ -132,7 +138,9 @@ int main(int argc, char** argv) {
   if (opts.check) {
     if (!cfg) return kExitConfig;
     // Valid, but the kernel may not let the daemon send its largest messages: a warning only.
-    if (auto wmem_max = config::read_sysctl_number(config::kWmemMaxPath)) {
+    auto wmem_max = config::read_sysctl_number(config::kWmemMaxPath);
+    if (!wmem_max) wmem_max = config::probe_wmem_max();  // /proc/sys hidden (the unit's ProcSubset=pid)
+    if (wmem_max) {
       if (auto warning = config::send_buffer_warning(*cfg, *wmem_max)) std::fprintf(stderr, "%s\n", warning->c_str());
     }
     std::printf("%s: OK (%s)\n", opts.config.c_str(), summary(*cfg).c_str());
@@ -162,6 +170,26 @@ int main(int argc, char** argv) {
     LOG_INFO("configuration %s loaded: %s", opts.config.c_str(), summary(*cfg).c_str());
     systemd::notify_ready("relaying: " + summary(*cfg));
 
+    // A reload's file is checked in a child process while the loop goes on relaying; SIGHUPs
+    // during a check make one more check after it (of the file as it is then).
+    config::BackgroundLoad reload(dispatcher, opts.config, [&](config::BoundedLoadResult loaded) {
+      std::string err;
+      if (loaded.refused) {
+        LOG_ERROR("reload rejected: %s; keeping the running configuration",
+                  loaded.load.errors.front().to_string().c_str());
+      } else if (!loaded.load.config) {
+        for (auto& e : loaded.load.errors) LOG_ERROR("%s", e.to_string().c_str());
+        LOG_ERROR("reload rejected: %s has errors; keeping the running configuration", opts.config.c_str());
+      } else if (!relay.apply(*loaded.load.config, err)) {
+        LOG_ERROR("reload rejected: %s; keeping the running configuration", err.c_str());
+      } else {
+        cfg = std::move(loaded.load.config);
+        apply_log_level(opts, *cfg);
+        LOG_INFO("reload applied: %s", summary(*cfg).c_str());
+      }
+      if (!reload.busy()) systemd::notify_ready("relaying: " + summary(*cfg));
+    });
+
     bool stopping = false;
     auto stop = [&] {
       if (stopping) return;
@@ -169,6 +197,7 @@ int main(int argc, char** argv) {
       LOG_INFO("stopping: draining queues (up to %lldms), then SHUTDOWN on every association",
                (long long)cfg->limits.shutdown_drain.count());
       systemd::notify_stopping("draining");
+      reload.cancel();
       relay.stop(cfg->limits.shutdown_drain, [&] { dispatcher.exit(); });
     };
     auto sigterm = dispatcher.signal(SIGTERM, stop);
@@ -177,18 +206,9 @@ int main(int argc, char** argv) {
     auto sighup = dispatcher.signal(SIGHUP, [&] {
       if (stopping) return;
       systemd::notify_reloading("reloading " + opts.config);
-      auto next = load(opts.config);
-      std::string err;
-      if (!next) {
-        LOG_ERROR("reload rejected: %s has errors; keeping the running configuration", opts.config.c_str());
-      } else if (!relay.apply(*next, err)) {
-        LOG_ERROR("reload rejected: %s; keeping the running configuration", err.c_str());
-      } else {
-        cfg = std::move(next);
-        apply_log_level(opts, *cfg);
-        LOG_INFO("reload applied: %s", summary(*cfg).c_str());
-      }
-      systemd::notify_ready("relaying: " + summary(*cfg));
+      if (reload.busy()) LOG_INFO("reload requested during a check: %s is checked again after it", opts.config.c_str());
+      else LOG_INFO("reload requested: checking %s", opts.config.c_str());
+      reload.request();
     });
 
     if (!dispatcher.run()) {

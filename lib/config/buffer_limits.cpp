@@ -1,9 +1,13 @@
 #include "config/buffer_limits.h"
 
+#include <sys/socket.h>
+
+#include <climits>
 #include <fstream>
 
 #include "config/loader.h"
 #include "config/scalars.h"
+#include "util/unique_fd.h"
 
 #ifndef SCTPRELAY_SYSCTL_DROPIN
 #define SCTPRELAY_SYSCTL_DROPIN "/usr/local/lib/sysctl.d/60-sctprelayd.conf"
@@ -20,6 +24,21 @@ std::optional<uint64_t> read_sysctl_number(const std::string& path) {
   auto n = scalars::parse_uint(text, 0, UINT64_MAX);
   if (!scalars::ok(n)) return std::nullopt;
   return scalars::value(n);
+}
+
+std::optional<uint64_t> probe_wmem_max() {
+  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) fd = UniqueFd(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) return std::nullopt;
+  // The kernel caps the request at wmem_max and doubles it for its bookkeeping (SO_SNDBUF, not
+  // SO_SNDBUFFORCE: no capability lifts the cap).
+  int ask = INT_MAX / 2;
+  int got = 0;
+  socklen_t len = sizeof got;
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &ask, sizeof ask) != 0 ||
+      ::getsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &got, &len) != 0 || got <= 0)
+    return std::nullopt;
+  return static_cast<uint64_t>(got) / 2;
 }
 
 std::optional<std::string> send_buffer_warning(const Config& cfg, uint64_t wmem_max) {

@@ -23,6 +23,11 @@ const char* sysctl_dropin_path();
 // The number in a /proc/sys file such as kWmemMaxPath; nullopt when it cannot be read.
 std::optional<uint64_t> read_sysctl_number(const std::string& path);
 
+// net.core.wmem_max as the kernel applies it, learnt without /proc/sys (which the systemd unit's
+// ProcSubset=pid hides): a socket that asks for the largest send buffer gets 2 x wmem_max.
+// nullopt when no socket can be made.
+std::optional<uint64_t> probe_wmem_max();
+
 // One line for the operator when limits.max_message_size is larger than 2 x `wmem_max`:
 // "FILE:LINE:COLUMN: limits.max_message_size: warning: ..." (position when the file gave the key),
 // with the numbers and the fix. nullopt when every message within the limit can be sent.

@@ -23,6 +23,7 @@ struct LoadResult {
   bool ok() const { return config.has_value(); }
 };
 
+// In this process, without bounds; the daemon and --check use load_file_bounded() (bounded_load.h).
 LoadResult load_file(const std::string& path);
 // `name` stands for the file name in positions.
 LoadResult load_string(const std::string& yaml_text, const std::string& name);
