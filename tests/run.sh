@@ -5,6 +5,8 @@
 # Then it builds everything again with AddressSanitizer and UndefinedBehaviorSanitizer
 # (-DSCTPRELAY_SANITIZE=ON, in ASAN_BUILD_DIR) and runs the unit and integration tests from that
 # build, with sanitizer options that make any report (leaks included) fail the test.
+# Last, the libFuzzer targets (fuzz/, built with clang in FUZZ_BUILD_DIR) each run briefly from
+# their seed corpora; each target counts as one test.
 # Ends with one line "N passed, N failed" (individual tests; a build or a step that could not
 # run counts as one failure) and exits non-zero if anything failed.
 #
@@ -12,6 +14,8 @@
 # Environment:
 #   BUILD_DIR     build directory (default <repo>/build)
 #   ASAN_BUILD_DIR  sanitizer build directory (default <repo>/build-asan)
+#   FUZZ_BUILD_DIR  fuzz targets' build directory (default <repo>/build-fuzz)
+#   FUZZ_SECONDS  how long each fuzz target runs (default 10)
 #   TEST_TIMEOUT  hard limit for everything, in seconds (default 2100 = 35 min)
 #   SKIP_APT=1    never call apt-get (missing packages then fail the run)
 set -euo pipefail
@@ -20,6 +24,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 readonly REPO_ROOT
 BUILD_DIR=${BUILD_DIR:-$REPO_ROOT/build}
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-$REPO_ROOT/build-asan}
+FUZZ_BUILD_DIR=${FUZZ_BUILD_DIR:-$REPO_ROOT/build-fuzz}
 readonly TOTAL_TIMEOUT=${TEST_TIMEOUT:-2100}
 readonly DEADLINE=$((SECONDS + TOTAL_TIMEOUT))
 
@@ -182,6 +187,45 @@ run_asan_integration_tests() {
   run_integration_tests "integration tests (asan)" "$ASAN_BUILD_DIR"
 }
 
+# ---- (g) fuzz targets ----------------------------------------------------------------------
+
+# The libFuzzer targets (fuzz/run.sh, docs/fuzzing.md), built with clang, ASan and UBSan. The build
+# runs in the background at the lowest priority while the VM runs the sanitizer build's integration
+# tests (or in the foreground when that build failed); then each target runs FUZZ_SECONDS from its
+# seed corpus. A crash, a sanitizer report, a broken invariant, one input taking over 10 s or an
+# allocation above 512 MiB fails that target.
+build_fuzz() {
+  mkdir -p "$FUZZ_BUILD_DIR"
+  FUZZ_BUILD_DIR=$FUZZ_BUILD_DIR bounded "$REPO_ROOT/fuzz/run.sh" --build-only >"$FUZZ_BUILD_DIR/build.log" 2>&1
+}
+
+fuzz_build_pid=
+start_fuzz_build() {
+  ( renice -n 19 "$BASHPID" >/dev/null && build_fuzz ) &
+  fuzz_build_pid=$!
+}
+
+run_fuzz_targets() {
+  local rc=0 log=$FUZZ_BUILD_DIR/fuzz-run.log n_pass n_fail
+  if [[ -n $fuzz_build_pid ]]; then
+    wait "$fuzz_build_pid" || rc=$?
+  else
+    build_fuzz || rc=$?
+  fi
+  if [[ $rc -ne 0 ]]; then
+    tail -n 60 "$FUZZ_BUILD_DIR/build.log"
+    record_failure "fuzz targets: the build failed (exit status $rc; $FUZZ_BUILD_DIR/build.log)"
+    return
+  fi
+  FUZZ_BUILD_DIR=$FUZZ_BUILD_DIR bounded "$REPO_ROOT/fuzz/run.sh" --no-build --quick "${FUZZ_SECONDS:-10}" \
+    2>&1 | tee "$log" || rc=$?
+  n_pass=$(grep -c '^fuzz: PASS ' "$log") || true
+  n_fail=$(grep -c '^fuzz: FAIL ' "$log") || true
+  passed=$((passed + n_pass))
+  [[ $n_fail -eq 0 ]] || record_failure "fuzz targets: $n_fail failed (see $log)" "$n_fail"
+  [[ $n_fail -gt 0 || $rc -eq 0 ]] || record_failure "fuzz targets: fuzz/run.sh exited with status $rc"
+}
+
 # ---- main ---------------------------------------------------------------------------------
 
 # A step that must succeed for the later ones to make sense. (Called in a condition, so
@@ -226,9 +270,11 @@ main() {
     fi
     if required_step "sanitizer build ($ASAN_BUILD_DIR)" wait_asan_build; then
       ASAN_BUILD_DIR=$(cd "$ASAN_BUILD_DIR" && pwd -P)
+      start_fuzz_build
       test_step "unit tests (asan)" run_asan_unit_tests
       test_step "integration tests (asan)" run_asan_integration_tests
     fi
+    test_step "fuzz targets ($FUZZ_BUILD_DIR)" run_fuzz_targets
   fi
   print_summary
   [[ $failed -eq 0 ]]

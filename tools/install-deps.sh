@@ -10,8 +10,10 @@ readonly PACKAGES=(
   # build
   build-essential cmake pkg-config
   libevent-dev libsctp-dev libyaml-cpp-dev libsystemd-dev libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev  # the fuzz targets: libFuzzer, ASan, UBSan (fuzz/run.sh)
   # real SCTP peers and tools used by tests and the demo
   lksctp-tools socat ncat python3 iproute2 procps
+  valgrind  # the daemon under memcheck (tests/integration/valgrind_test.cpp)
   # the test VM: a kernel with sctp.ko, an emulator, and what the initramfs is made of
   qemu-system-x86 linux-image-amd64 busybox-static kmod cpio xz-utils systemd
 )

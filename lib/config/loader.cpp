@@ -29,6 +29,14 @@ LoadResult load_string(const std::string& yaml_text, const std::string& name) {
       result.errors = diag.take_sorted();
       return result;
     }
+    if (scan.outcome == DocumentScan::Outcome::Aliases) {
+      std::string what = "aliases repeat more than ";  // appended: GCC 12 -O3 warns on "…" + string&&
+      what += std::to_string(kMaxAliasedNodes);
+      what += " nodes of the file (each *alias is read again wherever it is used)";
+      diag.error(diag.at(scan.where), "", what);
+      result.errors = diag.take_sorted();
+      return result;
+    }
     if (scan.outcome == DocumentScan::Outcome::Several) {
       diag.error(diag.at(scan.where), "",
                  "the file holds more than one YAML document; the configuration must be exactly one "

@@ -13,15 +13,17 @@ namespace {
 constexpr std::size_t kChunk = 64 * 1024;  // bytes asked of each recvmsg
 
 // Copies the start of a byte buffer into a zeroed struct (notifications may be shorter than
-// the struct on older kernels; the buffer may be unaligned for it).
+// the struct on older kernels; the buffer may be unaligned for it, or empty with a null data()).
 template <typename T>
-T view(const std::vector<uint8_t>& buf) {
+T view(std::span<const uint8_t> buf) {
   T out{};
-  std::memcpy(&out, buf.data(), std::min(buf.size(), sizeof out));
+  if (!buf.empty()) std::memcpy(&out, buf.data(), std::min(buf.size(), sizeof out));
   return out;
 }
 
-// Fills `info` from the recvmsg control data (SCTP_RCVINFO, or the older SCTP_SNDRCV).
+// Fills `info` from the recvmsg control data (SCTP_RCVINFO, or the older SCTP_SNDRCV). `msg` is
+// as recvmsg leaves it: its first cmsg_len fits within msg_controllen (the kernel truncates a
+// control message that does not fit, and sets MSG_CTRUNC); CMSG_NXTHDR checks the others.
 void read_info(msghdr& msg, MessageInfo& info) {
   // The usual case: the one control message asked for (SCTP_RECVRCVINFO), first.
   cmsghdr* first = CMSG_FIRSTHDR(&msg);
@@ -59,7 +61,8 @@ void read_info(msghdr& msg, MessageInfo& info) {
   }
 }
 
-Notification decode(const std::vector<uint8_t>& buf) {
+// Inlined into finish_notification, as it was before decode_notification() exposed it too.
+[[gnu::always_inline]] inline Notification decode(std::span<const uint8_t> buf) {
   auto header = view<sctp_notification>(buf).sn_header;
   switch (header.sn_type) {
     case SCTP_ASSOC_CHANGE: {
@@ -119,6 +122,10 @@ Notification decode(const std::vector<uint8_t>& buf) {
 }
 
 }  // namespace
+
+void read_message_info(const msghdr& msg, MessageInfo& info) { read_info(const_cast<msghdr&>(msg), info); }
+
+Notification decode_notification(std::span<const uint8_t> buf) { return decode(buf); }
 
 void Socket::drop_partial(sctp_assoc_t assoc) {
   auto it = partials_.find(assoc);

@@ -119,6 +119,16 @@ struct OtherNotification { uint16_t type; sctp_assoc_t assoc; };
 using Notification =
     std::variant<AssocChange, PeerAddrChange, SendFailed, ShutdownEvent, SenderDry, OtherNotification>;
 
+// What recvmsg hands back, parsed without a socket: Socket's receiving uses these, and so can a
+// test or fuzzer that feeds bytes of its own (fuzz/receive_fuzz.cpp).
+// The message's metadata from `msg`'s control data (SCTP_RCVINFO, or the older SCTP_SNDRCV; all
+// zero without either), `msg` being as recvmsg fills it: a cmsg_len never runs past
+// msg_controllen (the kernel truncates a control message that does not fit and sets MSG_CTRUNC).
+void read_message_info(const msghdr& msg, MessageInfo& info);
+// One whole notification (the bytes read up to MSG_EOR). Any bytes decode: a buffer shorter than
+// its type's struct reads as zeros past its end, and a SEND_FAILED's data is cut at the buffer.
+Notification decode_notification(std::span<const uint8_t> buf);
+
 enum class RecvStatus {
   Message,       // `data`/`info` hold one whole message (MSG_EOR seen)
   Notification,  // `notification` holds a decoded notification
@@ -223,13 +233,16 @@ class Socket {
   explicit operator bool() const { return bool(fd_); }
   void close();
 
- private:
-  explicit Socket(UniqueFd fd) : fd_(std::move(fd)) {}
-  // Feeds one read (`n` bytes at `data`, with `msg`'s flags, control data and sender) to the
-  // reassembly; true when `out` holds a finished item.
+  // Feeds one read (`n` bytes at `data`, with `msg`'s flags, control data and sender, as recvmsg
+  // fills them) to the reassembly; true when `out` holds a finished item. What receive() and
+  // receive_batch() do with each read; it needs no descriptor, so a socket that was never opened
+  // can be fed reads of any shape (fuzz/receive_fuzz.cpp).
   // `borrow`: a whole message may be handed out as a view of `data` instead of a copy.
   bool ingest(const uint8_t* data, std::size_t n, const msghdr& msg, std::size_t max_message, bool borrow,
               Received& out);
+
+ private:
+  explicit Socket(UniqueFd fd) : fd_(std::move(fd)) {}
   // A message of one association read so far (with fragment interleave, several associations
   // of a one-to-many socket may each have one).
   struct Partial {

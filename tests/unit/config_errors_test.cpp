@@ -140,6 +140,20 @@ TEST(ConfigErrors, StrayCommaAtTopLevelIsRefusedNotLoopedOn) {
                    "list?)"}));
 }
 
+// Aliases to aliases: 5 short lines stand for 111,111 nodes, each read again where it is used
+// (100,000 are allowed). The 8th "*d" on line 5 crosses the limit; a file's own nodes do not count.
+TEST(ConfigErrors, AliasesThatRepeatTooMuchAreRefused) {
+  EXPECT_EQ(errors_of(R"(
+a: &a [x, x, x, x, x, x, x, x, x, x]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+)"),
+            Lines({"t.yaml:5:36: aliases repeat more than 100000 nodes of the file (each *alias is read again "
+                   "wherever it is used)"}));
+}
+
 TEST(ConfigErrors, SyntaxFlow) {
   EXPECT_EQ(errors_of(R"(
 listeners: [1, 2

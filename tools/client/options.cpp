@@ -37,11 +37,14 @@ std::function<bool(const std::string&)> number(T& field, uint64_t min = 0,
   };
 }
 
+// Up to 10^9 s (31 years): a deadline further away would not fit in the clock's nanoseconds.
+constexpr double kMaxSeconds = 1e9;
+
 std::function<bool(const std::string&)> seconds(double& field) {
   return [&field](const std::string& v) {
     char* end = nullptr;
     double d = std::strtod(v.c_str(), &end);
-    if (v.empty() || *end != '\0' || !(d > 0)) return false;
+    if (v.empty() || *end != '\0' || !(d > 0) || !(d <= kMaxSeconds)) return false;
     field = d;
     return true;
   };
@@ -105,7 +108,8 @@ std::vector<std::string> split_list(const std::string& text) {
 std::string parse_send(const std::vector<std::string>& args, SendOptions& o) {
   bool range_set = false;
   std::map<std::string, Spec> specs = {
-      {"stream", {true, number(o.stream)}},
+      // Stream ids go up to 65534: an association has at most 65535 streams.
+      {"stream", {true, number(o.stream, 0, 65534)}},
       {"streams", {true,
                    [&](const std::string& v) {
                      auto dash = v.find('-');
