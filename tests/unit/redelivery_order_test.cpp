@@ -72,3 +72,26 @@ TEST(OutQueuePutBack, ANewMessageInAReusedSlotIsNotTakenForAHandedBackOne) {
   q.put_back(std::move(later));
   EXPECT_EQ(drain(q), (std::vector<std::string>{"back", "new"}));
 }
+
+// Putting messages back moves the whole queue around: each message's bytes are counted once, in
+// the queue and in the budget all queues share, and an emptied queue holds none (else a queue that
+// drained would never look drained, and the sources it holds back would never be read again).
+TEST(OutQueuePutBack, BytesAreCountedOnceAcrossPutBacks) {
+  relay::QueueBudget budget;
+  OutQueue q;
+  q.set_budget(&budget);
+  push_new(q, "12345");
+  std::vector<QueuedMessage> first;
+  first.push_back(handed_back("abc", 1, 1));
+  q.put_back(std::move(first));
+  EXPECT_EQ(q.bytes(), 8u);
+  std::vector<QueuedMessage> second;
+  second.push_back(handed_back("de", 2, 1));
+  q.put_back(std::move(second));
+  EXPECT_EQ(q.bytes(), 10u);
+  EXPECT_EQ(budget.used(), 10u);
+  EXPECT_EQ(drain(q), (std::vector<std::string>{"abc", "de", "12345"}));
+  EXPECT_EQ(q.bytes(), 0u);
+  EXPECT_EQ(budget.used(), 0u);
+  EXPECT_TRUE(q.below_low_water());
+}

@@ -8,11 +8,15 @@
 
 namespace harness {
 
-Daemon::Daemon(const std::string& yaml, const std::string& log_level) {
+Daemon::Daemon(const std::string& yaml, const std::string& log_level)
+    : Daemon(yaml, DaemonOptions{.log_level = log_level}) {}
+
+Daemon::Daemon(const std::string& yaml, const DaemonOptions& options) : answer_(options.answer) {
   config_path_ = dir_.write("sctprelayd.yaml", yaml);
-  proc_ = std::make_unique<Process>(
-      std::vector<std::string>{SCTPRELAYD_BIN, "--config", config_path_, "--log-level", log_level});
-  if (!proc_->wait_line("configuration " + config_path_ + " loaded")) {
+  std::vector<std::string> argv = options.wrapper;
+  argv.insert(argv.end(), {SCTPRELAYD_BIN, "--config", config_path_, "--log-level", options.log_level});
+  proc_ = std::make_unique<Process>(argv);
+  if (!proc_->wait_line("configuration " + config_path_ + " loaded", Deadline::in(options.startup))) {
     std::string report = proc_->sanitizer_report();
     throw std::runtime_error("sctprelayd did not start" + (report.empty() ? "" : ":\n" + report));
   }
@@ -32,10 +36,11 @@ bool Daemon::reload(const std::string& yaml) {
   dir_.write("sctprelayd.yaml", yaml);
   std::size_t from = proc_->mark();
   proc_->signal(SIGHUP);
-  auto line = proc_->wait_line("reload ", soon(), from);
+  Deadline d = Deadline::in(answer_);
+  auto line = proc_->wait_line("reload ", d, from);
   while (line && proc_->lines()[*line].find("reload applied") == std::string::npos &&
          proc_->lines()[*line].find("reload rejected") == std::string::npos)
-    line = proc_->wait_line("reload ", soon(), *line + 1);
+    line = proc_->wait_line("reload ", d, *line + 1);
   if (!line) throw std::runtime_error("sctprelayd did not answer SIGHUP");
   return proc_->lines()[*line].find("reload applied") != std::string::npos;
 }
@@ -43,7 +48,7 @@ bool Daemon::reload(const std::string& yaml) {
 std::map<std::string, uint64_t> Daemon::stats() {
   std::size_t from = proc_->mark();
   proc_->signal(SIGUSR1);
-  auto line = proc_->wait_line("stats: ", soon(), from);
+  auto line = proc_->wait_line("stats: ", Deadline::in(answer_), from);
   if (!line) throw std::runtime_error("sctprelayd did not report stats");
   std::map<std::string, uint64_t> out;
   std::istringstream in(proc_->lines()[*line].substr(proc_->lines()[*line].find("stats: ") + 7));

@@ -1,18 +1,32 @@
 // The real sctprelayd binary under test, started with a config written to a temp dir.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "harness/process.h"
 
 namespace harness {
 
+// How a test starts the daemon. The defaults are those of Daemon(yaml).
+struct DaemonOptions {
+  std::string log_level = "info";
+  // A command the daemon runs under, its own command line appended (e.g. valgrind and its options).
+  std::vector<std::string> wrapper;
+  // How long to wait for it to apply its configuration, and for an answer to a signal (stats,
+  // reload): a daemon under valgrind in the emulated VM is many times slower.
+  std::chrono::milliseconds startup = std::chrono::seconds(20);
+  std::chrono::milliseconds answer = std::chrono::seconds(20);
+};
+
 class Daemon {
  public:
   // Starts the daemon and waits until it has applied `yaml` (throws if it does not).
   explicit Daemon(const std::string& yaml, const std::string& log_level = "info");
+  Daemon(const std::string& yaml, const DaemonOptions& options);
   // Stops the daemon with SIGTERM if it still runs (SIGKILL if it does not exit within a few
   // seconds), so that LeakSanitizer gets to check it at exit, and fails the test if its output
   // holds a sanitizer report.
@@ -41,6 +55,7 @@ class Daemon {
  private:
   TempDir dir_;
   std::string config_path_;
+  std::chrono::milliseconds answer_;
   std::unique_ptr<Process> proc_;
 };
 
