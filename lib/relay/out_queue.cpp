@@ -37,6 +37,7 @@ void OutQueue::push_back(const sctp::MessageInfo& info, const uint8_t* data, std
   slot.maybe_delivered = false;
   ++count_;
   bytes_ += len;
+  if (bytes_ > recent_peak_) recent_peak_ = bytes_;
   if (budget_) budget_->charge(len);
 }
 
@@ -45,6 +46,7 @@ void OutQueue::push_back(QueuedMessage&& m) {
   QueuedMessage& slot = at(count_);
   retained_ -= slot.data.capacity();
   bytes_ += m.data.size();
+  if (bytes_ > recent_peak_) recent_peak_ = bytes_;
   if (budget_) budget_->charge(m.data.size());
   slot = std::move(m);
   retained_ += slot.data.capacity();
@@ -62,37 +64,46 @@ void OutQueue::put_back(std::vector<QueuedMessage>&& returned) {
   if (returned.empty()) return;
   const sctp_assoc_t by = returned.front().returned_by;
   std::vector<QueuedMessage> front;
-  while (count_ > 0 && this->front().returned && this->front().returned_by == by) {
-    front.push_back(std::move(this->front()));
-    pop_front();
-  }
+  while (count_ > 0 && this->front().returned && this->front().returned_by == by) front.push_back(take_front());
   for (auto& m : returned) front.push_back(std::move(m));
   std::stable_sort(front.begin(), front.end(),
                    [](const QueuedMessage& a, const QueuedMessage& b) { return seq_before(a.seq, b.seq); });
   // Rebuild: the merged returned messages, then what was queued behind them.
   std::vector<QueuedMessage> rest;
   rest.reserve(count_);
-  while (count_ > 0) {
-    rest.push_back(std::move(this->front()));
-    pop_front();
-  }
+  while (count_ > 0) rest.push_back(take_front());
   for (auto& m : front) push_back(std::move(m));
   for (auto& m : rest) push_back(std::move(m));
+}
+
+QueuedMessage OutQueue::take_front() {
+  QueuedMessage m = std::move(front());
+  bytes_ -= m.data.size();
+  if (budget_) budget_->release(m.data.size());
+  retained_ -= m.data.capacity();
+  pop_front();
+  return m;
 }
 
 void OutQueue::pop_front() {
   QueuedMessage& m = slots_[head_];
   bytes_ -= m.data.size();
   if (budget_) budget_->release(m.data.size());
-  // Buffers kept for reuse beyond what the queue holds stay within kRetainBytes: after a flood
-  // drains, its memory goes back as it drains rather than when the queue is empty at last.
-  if (retained_ - bytes_ > kRetainBytes) {
-    retained_ -= m.data.capacity();
-    std::vector<uint8_t>().swap(m.data);
-  }
   head_ = (head_ + 1) % slots_.size();
   --count_;
   if (count_ == 0) release_if_idle();
+}
+
+void OutQueue::trim() {
+  const std::size_t allowance = std::max(kRetainBytes, recent_peak_);
+  recent_peak_ = bytes_;
+  // Spare slots are those past the live ones; the oldest spare (right after the tail) is the
+  // next to be reused, so buffers go from the far end first.
+  for (std::size_t i = slots_.size(); i > count_ && retained_ - bytes_ > allowance; --i) {
+    QueuedMessage& spare = at(i - 1);
+    retained_ -= spare.data.capacity();
+    std::vector<uint8_t>().swap(spare.data);
+  }
 }
 
 void OutQueue::release_if_idle() {

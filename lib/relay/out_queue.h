@@ -39,8 +39,8 @@ struct QueuedMessage {
 inline bool seq_before(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
 
 // Messages live in a ring of slots that keep their buffers when popped, so a queue in steady use
-// allocates nothing per message; the spare buffers a queue keeps beyond what it holds stay small,
-// and an emptied one that grew large gives back the rest.
+// allocates nothing per message. Spare buffers beyond what it held lately go back on trim() (the
+// relay calls it once a second), and an emptied queue that grew large gives back the rest.
 class OutQueue {
  public:
   explicit OutQueue(const config::QueueSettings& s = {}) : settings_(s) {}
@@ -90,6 +90,10 @@ class OutQueue {
   // handed back that still wait stay behind them: these went out again from the front of the queue,
   // ahead of those, on the association that handed them back now (with newer sequence numbers).
   void put_back(std::vector<QueuedMessage>&& returned);
+  // Gives back spare buffers beyond the most the queue held since the last trim (at least
+  // kRetainBytes' worth stay): a queue that drained after a flood returns its memory within two
+  // trims, while one in steady use keeps what it reuses.
+  void trim();
   QueuedMessage& front() { return slots_[head_]; }
   QueuedMessage& operator[](std::size_t i) { return at(i); }
   void pop_front();
@@ -99,6 +103,9 @@ class OutQueue {
 
  private:
   QueuedMessage& at(std::size_t i) { return slots_[(head_ + i) % slots_.size()]; }
+  // Moves the front message out and pops it, its bytes and buffer accounted for as it leaves
+  // (pop_front() alone would see the moved-from, empty slot).
+  QueuedMessage take_front();
   void grow();
   void release_if_idle();
 
@@ -108,6 +115,7 @@ class OutQueue {
   std::size_t count_ = 0;
   std::size_t bytes_ = 0;
   std::size_t retained_ = 0;          // buffer capacity held by the slots
+  std::size_t recent_peak_ = 0;       // the most bytes held since the last trim()
   QueueBudget* budget_ = nullptr;
 };
 

@@ -33,7 +33,10 @@ bool same_peer(const config::Destination& a, const config::Destination& b) {
 Relay::Relay(event::Dispatcher& dispatcher) : dispatcher_(dispatcher), assocs_(dispatcher) {
   ttl_timer_ = dispatcher_.timer([this] { expire_queues(); });
   retry_timer_ = dispatcher_.timer([this] { retry_sends(); });
-  liveness_timer_ = dispatcher_.timer([this] { check_paused_liveness(); });
+  liveness_timer_ = dispatcher_.timer([this] {
+    check_paused_liveness();
+    assocs_.for_each([](Association& a) { a.queue.trim(); });  // memory a drained flood held goes back
+  });
 }
 
 Relay::~Relay() = default;
