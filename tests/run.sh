@@ -16,7 +16,7 @@
 #   ASAN_BUILD_DIR  sanitizer build directory (default <repo>/build-asan)
 #   FUZZ_BUILD_DIR  fuzz targets' build directory (default <repo>/build-fuzz)
 #   FUZZ_SECONDS  how long each fuzz target runs (default 10)
-#   TEST_TIMEOUT  hard limit for everything, in seconds (default 2100 = 35 min)
+#   TEST_TIMEOUT  hard limit for everything, in seconds (default 2400 = 40 min)
 #   SKIP_APT=1    never call apt-get (missing packages then fail the run)
 set -euo pipefail
 
@@ -25,7 +25,7 @@ readonly REPO_ROOT
 BUILD_DIR=${BUILD_DIR:-$REPO_ROOT/build}
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-$REPO_ROOT/build-asan}
 FUZZ_BUILD_DIR=${FUZZ_BUILD_DIR:-$REPO_ROOT/build-fuzz}
-readonly TOTAL_TIMEOUT=${TEST_TIMEOUT:-2100}
+readonly TOTAL_TIMEOUT=${TEST_TIMEOUT:-2400}
 readonly DEADLINE=$((SECONDS + TOTAL_TIMEOUT))
 
 passed=0
