@@ -145,11 +145,8 @@ bool Relay::admitted(ListenerRt& l, sctp::Socket& socket, sctp_assoc_t assoc,
 
 void Relay::refuse(ListenerRt& l, sctp::Socket& socket, sctp_assoc_t assoc, const Refusal& why) {
   (why.reason == Refusal::Reason::NotAllowed ? stats_.refused_not_allowed : stats_.refused_max_associations)++;
-  // The peer learns why from the ABORT's cause; the log says it once a second at most, so a
-  // flood of refused peers cannot flood the journal too.
-  auto now = std::chrono::steady_clock::now();
-  if (now - l.last_refusal_log >= std::chrono::seconds(1)) {
-    l.last_refusal_log = now;
+  // The peer learns why from the ABORT's cause; the log says it once a second at most.
+  if (once_a_second(l.last_refusal_log)) {
     LOG_WARN("listener %s: assoc %d refused and aborted: %s (refused so far: %llu not allowed, %llu over the "
              "limit)",
              l.cfg.name.c_str(), int(assoc), why.cause.c_str(), (unsigned long long)stats_.refused_not_allowed,
@@ -169,11 +166,13 @@ void Relay::apply_admission_rules() {
     if (l == listeners_.end()) continue;
     set_rate(*a, l->second->cfg.rate);
     if (l->second->cfg.allow.empty()) continue;
-    Refusal why = admit(l->second->cfg, a->peers, 0);
-    if (!why) continue;
-    refuse(*l->second, a->sock(), a->assoc, why);  // its COMM_LOST ends it
-    a->refused = true;
+    if (Refusal why = admit(l->second->cfg, a->peers, 0)) refuse_admitted(*l->second, *a, why);
   }
+}
+
+void Relay::refuse_admitted(ListenerRt& l, Association& a, const Refusal& why) {
+  refuse(l, a.sock(), a.assoc, why);  // its COMM_LOST ends it
+  a.refused = true;                   // what is read of it until then is dropped
 }
 
 void Relay::set_rate(Association& a, const std::optional<config::RateLimit>& rate) {

@@ -11,6 +11,14 @@ bool address_allowed(const config::Listener& listener, const sctp::Address& addr
   return false;
 }
 
+Refusal admit_added_address(const config::Listener& listener, const sctp::Address& address) {
+  Refusal r;
+  if (address_allowed(listener, address)) return r;
+  r.reason = Refusal::Reason::NotAllowed;
+  r.cause = "added address " + address.to_string() + " not allowed on listener " + listener.name;
+  return r;
+}
+
 Refusal admit(const config::Listener& listener, const std::vector<sctp::Address>& peers, std::size_t current) {
   Refusal r;
   if (!listener.allow.empty()) {

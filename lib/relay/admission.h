@@ -21,7 +21,10 @@ struct Refusal {
 // `peers`: every address the peer gave; `current`: the listener's associations before this one.
 Refusal admit(const config::Listener& listener, const std::vector<sctp::Address>& peers, std::size_t current);
 
-// Whether one address (say, one the peer added later) lies in the listener's `allow` list.
+// An address the peer added after set-up (ASCONF): it must pass `allow` as the first ones did.
+Refusal admit_added_address(const config::Listener& listener, const sctp::Address& address);
+
+// Whether one address lies in the listener's `allow` list.
 bool address_allowed(const config::Listener& listener, const sctp::Address& address);
 
 }  // namespace sctprelay::relay

@@ -1,6 +1,7 @@
 // Lists as log lines show them: "127.0.0.1:3868,10.0.0.1:3868", "core-a,core-b".
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,15 @@ inline std::string addresses(const std::vector<sctp::Address>& v) {
     s += a.to_string();
   }
   return s.empty() ? "?" : s;
+}
+
+// For warnings a flood could repeat without end: true at most once a second per `last` (which it
+// updates), so the log says it is happening without flooding the journal too.
+inline bool once_a_second(std::chrono::steady_clock::time_point& last) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last < std::chrono::seconds(1)) return false;
+  last = now;
+  return true;
 }
 
 }  // namespace sctprelay::relay

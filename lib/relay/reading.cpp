@@ -1,5 +1,6 @@
 // Reading one association: its messages go to the router, its notifications to its owner, and a
 // message above the size limit meets its listener's policy without ever being held whole.
+#include "relay/log_text.h"
 #include "relay/relay.h"
 #include "util/log.h"
 
@@ -77,9 +78,7 @@ void Relay::on_item(Association& a, const sctp::Received& item) {
 
 void Relay::on_oversize(Association& a, const sctp::Received& item, bool budget) {
   // One line per second at most: a flood of them must not flood the log too.
-  auto now = std::chrono::steady_clock::now();
-  bool log = now - last_oversize_log_ >= std::chrono::seconds(1);
-  if (log) last_oversize_log_ = now;
+  const bool log = once_a_second(last_oversize_log_);
   if (budget) {
     stats_.dropped_reassembly++;
     if (log)
@@ -120,13 +119,8 @@ void Relay::on_accepted_notification(Association& a, const sctp::Received& item)
     LOG_INFO("%s: path %s %s", a.label.c_str(), p->address.to_string().c_str(), sctp::paddr_state_name(p->state));
     // A peer may add addresses after set-up (ASCONF): each must pass `allow` as the first did.
     if (p->state == SCTP_ADDR_ADDED)
-      if (auto l = listeners_.find(a.listener); l != listeners_.end() && !address_allowed(l->second->cfg, p->address)) {
-        Refusal why;
-        why.reason = Refusal::Reason::NotAllowed;
-        why.cause = "added address " + p->address.to_string() + " not allowed on listener " + a.listener;
-        refuse(*l->second, a.sock(), a.assoc, why);  // its COMM_LOST ends it
-        a.refused = true;
-      }
+      if (auto l = listeners_.find(a.listener); l != listeners_.end())
+        if (Refusal why = admit_added_address(l->second->cfg, p->address)) refuse_admitted(*l->second, a, why);
   } else if (auto* f = std::get_if<sctp::SendFailed>(&n)) {
     // The association is going away and its queue with it; count each message it gave back once.
     if (f->first) stats_.dropped_assoc_gone++;

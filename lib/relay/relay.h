@@ -124,6 +124,8 @@ class Relay {
   // it was refused (and, when `a` is given, retired).
   bool admitted(ListenerRt& l, sctp::Socket& socket, sctp_assoc_t assoc, const std::vector<sctp::Address>& peers);
   void refuse(ListenerRt& l, sctp::Socket& socket, sctp_assoc_t assoc, const Refusal& why);
+  // One already in that no longer passes (a reload, an address added): ABORTed, nothing more forwarded.
+  void refuse_admitted(ListenerRt& l, Association& a, const Refusal& why);
   void apply_admission_rules();  // after a reload: the listeners' current rules for those already in
   void set_rate(Association& a, const std::optional<config::RateLimit>& rate);
   void rate_pause(Association& a);

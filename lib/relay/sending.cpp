@@ -3,6 +3,7 @@
 // is decided in one place (drop_after_send_error, by send_error.h's classes).
 #include <algorithm>
 
+#include "relay/log_text.h"
 #include "relay/relay.h"
 #include "relay/send_error.h"
 #include "util/log.h"
@@ -11,12 +12,7 @@ namespace sctprelay::relay {
 namespace {
 
 // One line per target per second at most: a flood must not flood the log too.
-bool log_allowed(Association& a) {
-  auto now = Clock::now();
-  if (now - a.last_warning < std::chrono::seconds(1)) return false;
-  a.last_warning = now;
-  return true;
-}
+bool log_allowed(Association& a) { return once_a_second(a.last_warning); }
 
 constexpr std::size_t kDrainBatch = 64;
 

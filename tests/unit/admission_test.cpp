@@ -116,6 +116,10 @@ TEST(Admission, TheAssociationBeyondMaxAssociationsIsRefused) {
   // Not allowed is said first: it is the reason that will not go away.
   auto both = listener({{"10.0.0.0", 8}}, 1);
   EXPECT_EQ(relay::admit(both, {addr("127.0.0.1")}, 5).reason, relay::Refusal::Reason::NotAllowed);
+  EXPECT_FALSE(relay::admit_added_address(both, addr("10.1.1.1")));
+  relay::Refusal added = relay::admit_added_address(both, addr("11.1.1.1"));
+  EXPECT_EQ(added.reason, relay::Refusal::Reason::NotAllowed);
+  EXPECT_EQ(added.cause, "added address 11.1.1.1:4000 not allowed on listener ran");
   EXPECT_TRUE(relay::address_allowed(both, addr("10.1.1.1")));
   EXPECT_FALSE(relay::address_allowed(both, addr("11.1.1.1")));
 }
