@@ -1,5 +1,5 @@
 // sctprelayd: the SCTP message relay daemon. Parses the command line, loads the config, and runs
-// the relay on a libevent loop in the foreground (systemd style). All logic lives in lib/.
+// the service (service.h: the relay on a libevent loop, in the foreground, systemd style).
 #include <event2/event.h>
 #include <getopt.h>
 #include <signal.h>
@@ -10,14 +10,12 @@
 #include <optional>
 #include <string>
 
-#include "config/background_load.h"
 #include "config/bounded_load.h"
 #include "config/buffer_limits.h"
 #include "config/loader.h"
 #include "event/dispatcher.h"
-#include "relay/relay.h"
+#include "daemon/service.h"
 #include "util/fd_limit.h"
-#include "systemd/notify.h"
 #include "util/log.h"
 
 namespace {
@@ -44,6 +42,7 @@ void usage(FILE* out) {
                "\n"
                "Runs in the foreground and logs to stderr. Signals: SIGHUP reloads the configuration,\n"
                "SIGTERM/SIGINT drain queues and stop, SIGUSR1 logs counters.\n"
+               "sctprelayctl(8) talks to it over its control socket (status, assocs, reload, drain, ...).\n"
                "A configuration file larger than %zu MiB is refused; it is parsed and checked in a child\n"
                "process that may take %lld s and %llu MiB, and refused if it does not finish within them.\n"
                "Exit codes: 0 ok, 1 invalid configuration, 2 usage error, 3 startup failure.\n",
@@ -107,16 +106,6 @@ std::optional<config::Config> load(const std::string& path, bool plain = false) 
   return std::move(result.config);
 }
 
-void apply_log_level(const Options& o, const config::Config& cfg) {
-  log::Level level;
-  if (log::parse_level(o.log_level.empty() ? cfg.log_level : o.log_level, level)) log::set_level(level);
-}
-
-std::string summary(const config::Config& c) {
-  return std::to_string(c.listeners.size()) + " listeners, " + std::to_string(c.destinations.size()) +
-         " destinations, " + std::to_string(c.routes.size()) + " routes";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,15 +132,13 @@ int main(int argc, char** argv) {
     if (wmem_max) {
       if (auto warning = config::send_buffer_warning(*cfg, *wmem_max)) std::fprintf(stderr, "%s\n", warning->c_str());
     }
-    std::printf("%s: OK (%s)\n", opts.config.c_str(), summary(*cfg).c_str());
+    std::printf("%s: OK (%s)\n", opts.config.c_str(), cfg->summary().c_str());
     return kExitOk;
   }
   if (!cfg) {
     LOG_ERROR("%s: invalid configuration, not starting", opts.config.c_str());
     return kExitConfig;
   }
-  apply_log_level(opts, *cfg);
-
   // Writes to a vanished peer must give an error, not kill the daemon.
   signal(SIGPIPE, SIG_IGN);
   // One socket per association: the associations the relay can carry are the descriptors it may open.
@@ -159,63 +146,19 @@ int main(int argc, char** argv) {
 
   try {
     event::Dispatcher dispatcher;
-    relay::Relay relay(dispatcher);
+    daemon::Service service(dispatcher, {opts.config, opts.log_level}, std::move(*cfg));
     LOG_INFO("sctprelayd %s starting (libevent %s, backend %s, up to %llu descriptors)", SCTPRELAYD_VERSION,
              event_get_version(), dispatcher.backend(), (unsigned long long)fd_limit);
     std::string error;
-    if (!relay.apply(*cfg, error)) {
+    if (!service.start(error)) {
       LOG_ERROR("cannot start: %s", error.c_str());
       return kExitRuntime;
     }
-    LOG_INFO("configuration %s loaded: %s", opts.config.c_str(), summary(*cfg).c_str());
-    systemd::notify_ready("relaying: " + summary(*cfg));
-
-    // A reload's file is checked in a child process while the loop goes on relaying; SIGHUPs
-    // during a check make one more check after it (of the file as it is then).
-    config::BackgroundLoad reload(dispatcher, opts.config, [&](config::BoundedLoadResult loaded) {
-      std::string err;
-      if (loaded.refused) {
-        LOG_ERROR("reload rejected: %s; keeping the running configuration",
-                  loaded.load.errors.front().to_string().c_str());
-      } else if (!loaded.load.config) {
-        for (auto& e : loaded.load.errors) LOG_ERROR("%s", e.to_string().c_str());
-        LOG_ERROR("reload rejected: %s has errors; keeping the running configuration", opts.config.c_str());
-      } else if (!relay.apply(*loaded.load.config, err)) {
-        LOG_ERROR("reload rejected: %s; keeping the running configuration", err.c_str());
-      } else {
-        cfg = std::move(loaded.load.config);
-        apply_log_level(opts, *cfg);
-        LOG_INFO("reload applied: %s", summary(*cfg).c_str());
-      }
-      if (!reload.busy()) systemd::notify_ready("relaying: " + summary(*cfg));
-    });
-
-    bool stopping = false;
-    auto stop = [&] {
-      if (stopping) return;
-      stopping = true;
-      LOG_INFO("stopping: draining queues (up to %lldms), then SHUTDOWN on every association",
-               (long long)cfg->limits.shutdown_drain.count());
-      systemd::notify_stopping("draining");
-      reload.cancel();
-      relay.stop(cfg->limits.shutdown_drain, [&] { dispatcher.exit(); });
-    };
-    auto sigterm = dispatcher.signal(SIGTERM, stop);
-    auto sigint = dispatcher.signal(SIGINT, stop);
-    auto sigusr1 = dispatcher.signal(SIGUSR1, [&] { LOG_INFO("stats: %s", relay.stats().to_string().c_str()); });
-    auto sighup = dispatcher.signal(SIGHUP, [&] {
-      if (stopping) return;
-      systemd::notify_reloading("reloading " + opts.config);
-      if (reload.busy()) LOG_INFO("reload requested during a check: %s is checked again after it", opts.config.c_str());
-      else LOG_INFO("reload requested: checking %s", opts.config.c_str());
-      reload.request();
-    });
-
-    if (!dispatcher.run()) {
+    if (!service.run()) {
       LOG_ERROR("event loop failed");
       return kExitRuntime;
     }
-    LOG_INFO("stats: %s", relay.stats().to_string().c_str());
+    LOG_INFO("stats: %s", service.stats().to_string().c_str());
     LOG_INFO("stopped");
   } catch (const std::exception& e) {
     LOG_ERROR("fatal: %s", e.what());

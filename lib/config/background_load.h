@@ -27,6 +27,8 @@ class BackgroundLoad {
   void request();
   // A load runs or is asked for: while `done` runs, true if another load will follow.
   bool busy() const { return child_ != nullptr || again_; }
+  // A check has started (its child read the file) and has not finished.
+  bool checking() const { return child_ != nullptr; }
   void cancel();
 
  private:

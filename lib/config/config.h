@@ -153,6 +153,21 @@ struct Limits {
   Position max_message_size_where;  // where the file gave max_message_size (line 0: not given)
 };
 
+// The control socket (docs/control.md): who may use it is its file's mode and group.
+struct Control {
+  std::string socket;       // empty: $RUNTIME_DIRECTORY/control.sock under systemd, else none
+  std::string group;        // empty: the daemon's own group
+  uint32_t mode = 0660;     // the socket file's permission bits
+  Position where;
+};
+
+// Prometheus text exposition over HTTP (GET /metrics), off unless `listen` is given.
+struct Metrics {
+  std::string address;      // "127.0.0.1", "::1", "0.0.0.0"; empty: off
+  uint16_t port = 0;
+  Position where;
+};
+
 struct Config {
   std::string source_file;
   std::vector<Listener> listeners;
@@ -160,7 +175,15 @@ struct Config {
   std::vector<Route> routes;
   DefaultAction default_action;
   Limits limits;
+  Control control;
+  Metrics metrics;
   std::string log_level = "info";
+
+  // "2 listeners, 3 destinations, 4 routes" (logs, --check, the reload's answer)
+  std::string summary() const {
+    return std::to_string(listeners.size()) + " listeners, " + std::to_string(destinations.size()) +
+           " destinations, " + std::to_string(routes.size()) + " routes";
+  }
 
   const Listener* find_listener(const std::string& n) const {
     for (auto& l : listeners)

@@ -47,14 +47,20 @@ void Relay::read_listener(ListenerRt& l) {
         on_item(*a, item);
       } else if (l.refused.count(which)) {
         // What a refused association sent before it could be peeled off: never forwarded.
-        if (item.status == sctp::RecvStatus::Message) stats_.dropped_refused++;
+        if (item.status == sctp::RecvStatus::Message) {
+          drop(nullptr, DropReason::Refused);
+          l.book->unattached.drops[static_cast<std::size_t>(DropReason::Refused)]++;
+        }
         if (auto* c = std::get_if<sctp::AssocChange>(&item.notification);
             item.status == sctp::RecvStatus::Notification && c && c->state != SCTP_COMM_UP &&
             c->state != SCTP_RESTART)
           l.refused.erase(which);
       } else if (item.status == sctp::RecvStatus::Message) {
         stats_.received++;
-        stats_.dropped_no_target++;
+        drop(nullptr, DropReason::NoTarget);
+        l.book->unattached.messages_in++;
+        l.book->unattached.bytes_in += item.payload.size();
+        l.book->unattached.drops[static_cast<std::size_t>(DropReason::NoTarget)]++;
         LOG_WARN("listener %s: message from unknown assoc %d dropped", l.cfg.name.c_str(), int(which));
       }
     }
@@ -94,6 +100,7 @@ void Relay::accept_association(ListenerRt& l, const sctp::AssocChange& c, const 
   }
   a.assoc = c.assoc;
   a.up = true;
+  a.up_since = std::chrono::system_clock::now();
   a.out_streams = c.outbound_streams;
   a.in_streams = c.inbound_streams;
   a.listener = l.cfg.name;
@@ -109,6 +116,7 @@ void Relay::accept_association(ListenerRt& l, const sctp::AssocChange& c, const 
   a.update_watch();
   l.accepted[c.assoc] = a.id;
   stats_.assoc_up++;
+  l.book->accepted_total++;
   // Group membership depends on the peer's addresses, known only now. The newest association
   // goes last in each group, which keeps members in arrival order.
   join_groups(a);
@@ -123,7 +131,7 @@ void Relay::accepted_down(Association& a, const char* why, bool aborted) {
   if (a.retired) return;
   (aborted ? stats_.assoc_down_abort : stats_.assoc_down_shutdown)++;
   std::size_t lost = a.queue.size();
-  stats_.dropped_assoc_gone += lost;
+  drop(&a, DropReason::AssocGone, lost);
   LOG_INFO("association down: listener %s assoc %d peer %s: %s%s", a.listener.c_str(), int(a.assoc),
            addresses(a.peers).c_str(), why, lost ? (", " + std::to_string(lost) + " queued messages dropped").c_str() : "");
   for (auto& name : a.groups)
@@ -132,7 +140,7 @@ void Relay::accepted_down(Association& a, const char* why, bool aborted) {
       m.erase(std::remove(m.begin(), m.end(), a.id), m.end());
     }
   close_per_source_upstreams(a.id);
-  retire(a);
+  retire(a, why);
 }
 
 bool Relay::admitted(ListenerRt& l, sctp::Socket& socket, sctp_assoc_t assoc,
@@ -145,6 +153,7 @@ bool Relay::admitted(ListenerRt& l, sctp::Socket& socket, sctp_assoc_t assoc,
 
 void Relay::refuse(ListenerRt& l, sctp::Socket& socket, sctp_assoc_t assoc, const Refusal& why) {
   (why.reason == Refusal::Reason::NotAllowed ? stats_.refused_not_allowed : stats_.refused_max_associations)++;
+  (why.reason == Refusal::Reason::NotAllowed ? l.book->refused_not_allowed : l.book->refused_max_associations)++;
   // The peer learns why from the ABORT's cause; the log says it once a second at most.
   if (once_a_second(l.last_refusal_log)) {
     LOG_WARN("listener %s: assoc %d refused and aborted: %s (refused so far: %llu not allowed, %llu over the "
@@ -173,6 +182,7 @@ void Relay::apply_admission_rules() {
 void Relay::refuse_admitted(ListenerRt& l, Association& a, const Refusal& why) {
   refuse(l, a.sock(), a.assoc, why);  // its COMM_LOST ends it
   a.refused = true;                   // what is read of it until then is dropped
+  a.end_cause = "refused: " + why.cause;
 }
 
 void Relay::set_rate(Association& a, const std::optional<config::RateLimit>& rate) {
@@ -196,6 +206,7 @@ void Relay::set_rate(Association& a, const std::optional<config::RateLimit>& rat
 void Relay::rate_pause(Association& a) {
   if (a.rate_hold || !a.io) return;  // one on its listener's socket has ended: read what is left
   stats_.rate_limited++;
+  if (auto l = listeners_.find(a.listener); l != listeners_.end()) l->second->book->rate_limited++;
   a.rate_hold = true;
   a.update_watch();
   if (!a.rate_timer) {

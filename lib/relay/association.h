@@ -18,6 +18,8 @@
 #include "relay/out_queue.h"
 #include "relay/rate_limiter.h"
 #include "relay/redelivery.h"
+#include "relay/stats.h"
+#include "relay/status.h"
 #include "sctp/socket.h"
 
 namespace sctprelay::relay {
@@ -54,6 +56,12 @@ class Association {
   uint16_t out_streams = 0; // negotiated (COMM_UP)
   uint16_t in_streams = 0;
   int send_buffer = 0;      // what the kernel granted; a message larger cannot be sent
+  std::chrono::system_clock::time_point up_since{};  // its (last) COMM_UP
+
+  // ---- what it carried (status.h); added to its listener's or destination's book when it ends ----
+  Traffic traffic;
+  std::size_t queue_high_water = 0;  // most messages its queue held at once
+  std::string end_cause;             // set where its end is decided (ABORTed by the relay, ...)
 
   // ---- sending ----
   OutQueue queue;

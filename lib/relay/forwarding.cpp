@@ -56,6 +56,8 @@ bool Relay::return_to_origin(Association& from, sctp::MessageInfo info, Bytes da
 void Relay::apply_route(int route, Association& from, const sctp::MessageInfo& in, Bytes data) {
   RouteRt& rt = routes_[static_cast<std::size_t>(route)];
   const config::Route& r = *rt.cfg;
+  rt.book->matched_messages++;
+  rt.book->matched_bytes += data.size();
   sctp::MessageInfo out = in;
   out.context = 0;
   if (r.set_stream) out.stream = *r.set_stream;
@@ -68,37 +70,66 @@ void Relay::apply_route(int route, Association& from, const sctp::MessageInfo& i
   const std::size_t n = rt.targets.size();
   switch (r.mode) {
     case config::RouteMode::Forward:
-      deliver(pick(rt.targets[0], from, in.stream), out, data, from, origin);
+      // A drained target is out of service: the default takes its messages.
+      if (rt.targets[0].drained()) return apply_default(from, in, data);
+      deliver_to(rt.targets[0], from, out, data, origin);
       break;
-    case config::RouteMode::FanOut:
-      for (auto& t : rt.targets) deliver(pick(t, from, in.stream), out, data, from, origin);
+    case config::RouteMode::FanOut: {
+      bool any = false;
+      for (auto& t : rt.targets) {
+        if (t.drained()) continue;
+        deliver_to(t, from, out, data, origin);
+        any = true;
+      }
+      if (!any) apply_default(from, in, data);
       break;
+    }
     case config::RouteMode::Balance: {
       std::size_t i;
       if (r.balance == config::Balance::ByStream) {
-        // The same stream always goes the same way, so its order holds end to end.
+        // The same stream always goes the same way, so its order holds end to end (a drained
+        // target's streams move to the next one that is not).
         i = in.stream % n;
+        for (std::size_t k = 0; k < n && rt.targets[i].drained(); ++k) i = (i + 1) % n;
       } else {
         // Round-robin over the targets that are up; when none is, the next in turn queues it.
         i = rt.next++ % n;
+        for (std::size_t k = 0; k < n && rt.targets[i].drained(); ++k) i = rt.next++ % n;
         for (std::size_t k = 0; k < n; ++k) {
           const Target& t = rt.targets[(i + k) % n];
           bool up = t.peer ? (t.peer->shared ? t.peer->shared->up : true) : (t.group && !t.group->members.empty());
-          if (up) {
+          if (up && !t.drained()) {
             i = (i + k) % n;
             break;
           }
         }
       }
-      deliver(pick(rt.targets[i], from, in.stream), out, data, from, origin);
+      if (rt.targets[i].drained()) return apply_default(from, in, data);
+      deliver_to(rt.targets[i], from, out, data, origin);
       break;
     }
   }
 }
 
+void Relay::deliver_to(const Target& t, Association& from, const sctp::MessageInfo& info, Bytes data,
+                       const Origin& origin) {
+  auto dropped = deliver(pick(t, from, info.stream), info, data, from, origin);
+  if (!t.counts) return;
+  if (dropped) {
+    t.counts->drops[static_cast<std::size_t>(*dropped)]++;
+  } else {
+    t.counts->messages++;
+    t.counts->bytes += data.size();
+  }
+}
+
 void Relay::apply_default(Association& from, const sctp::MessageInfo& info, Bytes data) {
-  if (!fallback_.peer && !fallback_.group) {
-    stats_.dropped_no_route++;
+  RouteBook& book = *default_book_;
+  book.matched_messages++;
+  book.matched_bytes += data.size();
+  if ((!fallback_.peer && !fallback_.group) || fallback_.drained()) {
+    drop(&from, DropReason::NoRoute);
+    book.dropped++;
     LOG_DEBUG("%s: no route for stream %u ppid %u: dropped", from.label.c_str(), info.stream, info.ppid);
     return;
   }
@@ -107,7 +138,7 @@ void Relay::apply_default(Association& from, const sctp::MessageInfo& info, Byte
   origin.stream = info.stream;
   sctp::MessageInfo out = info;
   out.context = 0;
-  deliver(pick(fallback_, from, info.stream), out, data, from, origin);
+  deliver_to(fallback_, from, out, data, origin);
 }
 
 Association* Relay::pick(const Target& t, Association& from, uint16_t stream) {

@@ -50,10 +50,12 @@ void Relay::on_item(Association& a, const sctp::Received& item) {
   switch (item.status) {
     case sctp::RecvStatus::Message:
       if (a.refused) {  // read after its ABORT: never forwarded
-        stats_.dropped_refused++;
+        drop(&a, DropReason::Refused);
         break;
       }
       stats_.received++;
+      a.traffic.messages_in++;
+      a.traffic.bytes_in += item.payload.size();
       route_message(a, item.info, item.payload);
       if (a.rate && !a.rate->take(Clock::now())) rate_pause(a);
       break;
@@ -80,7 +82,7 @@ void Relay::on_oversize(Association& a, const sctp::Received& item, bool budget)
   // One line per second at most: a flood of them must not flood the log too.
   const bool log = once_a_second(last_oversize_log_);
   if (budget) {
-    stats_.dropped_reassembly++;
+    drop(&a, DropReason::Reassembly);
     if (log)
       LOG_WARN("%s: stream %u: message dropped: partial messages would exceed limits.max_reassembly_bytes (%zu)",
                a.label.c_str(), item.info.stream, cfg_.limits.max_reassembly_bytes);
@@ -91,9 +93,10 @@ void Relay::on_oversize(Association& a, const sctp::Received& item, bool budget)
     LOG_WARN("%s: stream %u: message larger than limits.max_message_size (%zu bytes): association aborted",
              a.label.c_str(), item.info.stream, cfg_.limits.max_message_size);
     a.sock().abort(a.assoc, "message larger than " + std::to_string(cfg_.limits.max_message_size) + " bytes");
+    a.end_cause = "aborted: message larger than limits.max_message_size";
     return;  // its COMM_LOST ends it
   }
-  stats_.dropped_oversize++;
+  drop(&a, DropReason::Oversize);
   if (log)
     LOG_WARN("%s: stream %u: message larger than limits.max_message_size (%zu bytes) dropped", a.label.c_str(),
              item.info.stream, cfg_.limits.max_message_size);
@@ -116,16 +119,35 @@ void Relay::on_accepted_notification(Association& a, const sctp::Received& item)
         break;
     }
   } else if (auto* p = std::get_if<sctp::PeerAddrChange>(&n)) {
-    LOG_INFO("%s: path %s %s", a.label.c_str(), p->address.to_string().c_str(), sctp::paddr_state_name(p->state));
+    on_path_change(a, *p);
     // A peer may add addresses after set-up (ASCONF): each must pass `allow` as the first did.
     if (p->state == SCTP_ADDR_ADDED)
       if (auto l = listeners_.find(a.listener); l != listeners_.end())
         if (Refusal why = admit_added_address(l->second->cfg, p->address)) refuse_admitted(*l->second, a, why);
   } else if (auto* f = std::get_if<sctp::SendFailed>(&n)) {
     // The association is going away and its queue with it; count each message it gave back once.
-    if (f->first) stats_.dropped_assoc_gone++;
+    if (f->first) drop(&a, DropReason::AssocGone);
   } else if (auto* d = std::get_if<sctp::SenderDry>(&n)) {
     (void)d;
+  }
+}
+
+void Relay::on_path_change(Association& a, const sctp::PeerAddrChange& p) {
+  LOG_INFO("%s%s: path %s %s", a.role == Association::Role::Upstream ? "destination " : "", a.label.c_str(),
+           p.address.to_string().c_str(), sctp::paddr_state_name(p.state));
+  if (p.state != SCTP_ADDR_UNREACHABLE) return;
+  sctp::AssociationInfo info;
+  if (!a.sock().association_info(a.assoc, info) || !(info.primary == p.address)) return;
+  for (auto& path : info.paths) {
+    if (path.state != SCTP_ACTIVE || path.address == p.address) continue;
+    std::error_code ec;
+    if (a.sock().set_primary(a.assoc, path.address, ec))
+      LOG_INFO("%s: primary path moved from %s to %s", a.label.c_str(), p.address.to_string().c_str(),
+               path.address.to_string().c_str());
+    else
+      LOG_WARN("%s: cannot make %s the primary path: %s", a.label.c_str(), path.address.to_string().c_str(),
+               ec.message().c_str());
+    return;
   }
 }
 

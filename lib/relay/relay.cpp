@@ -60,8 +60,9 @@ std::size_t Relay::queued_messages() const {
   return n;
 }
 
-void Relay::retire(Association& a) {
+void Relay::retire(Association& a, std::string cause) {
   if (a.retired) return;
+  record_end(a, std::move(cause));
   backpressure_.forget(a);
   if (a.reconnect) a.reconnect->disarm();
   awaiting_dry_.erase(a.id);
@@ -199,10 +200,10 @@ bool Relay::apply_listeners(const config::Config& next, std::string& error) {
     for (auto& [_, id] : l->accepted) ids.push_back(id);
     for (uint64_t id : ids)
       if (Association* a = find(id)) {
-        stats_.dropped_removed += a->queue.size();
+        drop(a, DropReason::Removed, a->queue.size());
         a->sock().shutdown(a->assoc);
         close_per_source_upstreams(a->id);
-        retire(*a);
+        retire(*a, "listener removed by a reload");
       }
   }
   listeners_ = std::move(result);
@@ -213,7 +214,7 @@ void Relay::retire_unpeeled(ListenerRt& l) {
   for (Association* a : assocs_.snapshot())
     if (a->listener_socket == &l.socket) {
       a->listener_socket = nullptr;
-      retire(*a);
+      retire(*a, "ended before it could be peeled off");
     }
 }
 
@@ -251,6 +252,7 @@ void Relay::apply_destinations() {
       u.keeps_sent_origins = u.track_origins && !u.owner;
     };
     p->source = table_.source_index(dc.name);
+    p->book = &destination_book(dc.name);
     if (p->shared) {
       settle(*p->shared);
       p->shared->source = p->source;
@@ -269,11 +271,11 @@ void Relay::apply_destinations() {
     std::size_t dropped = 0;
     for (Association* u : ups) {
       dropped += u->queue.size();
+      drop(u, DropReason::Removed, u->queue.size());
       if (u->up) u->socket.shutdown(u->assoc);
     }
     LOG_INFO("destination %s removed (%zu queued messages dropped)", name.c_str(), dropped);
-    stats_.dropped_removed += dropped;
-    for (Association* u : ups) retire(*u);  // (it is still in peers_ for retire() to find)
+    for (Association* u : ups) retire(*u, "destination removed by a reload");  // (still in peers_ for retire())
   }
   peers_ = std::move(peers);
 }
@@ -307,6 +309,7 @@ void Relay::rebuild_groups() {
     auto g = std::make_unique<GroupRt>();
     g->cfg = dc;
     g->source = table_.source_index(dc.name);
+    g->book = &destination_book(dc.name);
     groups_.emplace(dc.name, std::move(g));
   }
   // Members in arrival order (ids grow with time), so by-stream choice is stable.
@@ -324,8 +327,9 @@ void Relay::rebuild_groups() {
 }
 
 void Relay::rebuild_routes() {
-  auto resolve = [this](const std::string& name) {
+  auto resolve = [this](const std::string& name, RouteBook& book) {
     Target t;
+    t.counts = &book.targets[name];
     if (auto it = peers_.find(name); it != peers_.end()) t.peer = it->second.get();
     if (auto it = groups_.find(name); it != groups_.end()) t.group = it->second.get();
     return t;
@@ -335,10 +339,11 @@ void Relay::rebuild_routes() {
   for (auto& r : cfg_.routes) {
     RouteRt rt;
     rt.cfg = &r;
-    for (auto& name : r.to) rt.targets.push_back(resolve(name));
+    rt.book = &ledger_.routes[r.name];
+    for (auto& name : r.to) rt.targets.push_back(resolve(name, *rt.book));
     routes_.push_back(std::move(rt));
   }
-  fallback_ = cfg_.default_action.kind == config::DefaultAction::Kind::Fallback ? resolve(cfg_.default_action.fallback)
+  fallback_ = cfg_.default_action.kind == config::DefaultAction::Kind::Fallback ? resolve(cfg_.default_action.fallback, *default_book_)
                                                                                 : Target{};
 }
 
@@ -349,7 +354,10 @@ bool Relay::apply(const config::Config& next, std::string& error) {
   cfg_ = next;
   table_ = router::RouteTable(cfg_);
   budget_.limit = cfg_.limits.max_reassembly_bytes;
-  for (auto& [name, l] : listeners_) l->source = table_.source_index(name);
+  for (auto& [name, l] : listeners_) {
+    l->source = table_.source_index(name);
+    l->book = &ledger_.listeners[name];
+  }
   apply_destinations();
   rebuild_groups();
   rebuild_routes();
@@ -372,7 +380,7 @@ void Relay::expire_queues() {
     if (a->retired) continue;
     std::size_t n = a->queue.expire(now);
     if (!n) continue;
-    stats_.dropped_ttl += n;
+    drop(a, DropReason::Ttl, n);
     LOG_WARN("%s: %zu queued messages expired (ttl)", a->label.c_str(), n);
     release_if_drained(*a);
     if (a->close_when_drained && a->queue.empty()) close_upstream_when_drained(*a);

@@ -17,6 +17,7 @@
 // turn (retire), so no callback ever runs on a deleted one.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,8 +31,10 @@
 #include "relay/association.h"
 #include "relay/association_table.h"
 #include "relay/backpressure.h"
+#include "relay/ledger.h"
 #include "relay/queue_budget.h"
 #include "relay/stats.h"
+#include "relay/status.h"
 #include "router/route_table.h"
 
 namespace sctprelay::relay {
@@ -50,6 +53,7 @@ struct ListenerRt {
   std::unordered_map<sctp_assoc_t, bool> refused;
   std::chrono::steady_clock::time_point last_refusal_log{};
   bool stop_hold = false;
+  ListenerBook* book = nullptr;  // its counters (Relay::ledger_), kept across reloads
 };
 
 struct PeerRt {
@@ -57,6 +61,7 @@ struct PeerRt {
   int source = -1;
   Association* shared = nullptr;                       // associations: shared (lives as long as this)
   std::unordered_map<uint64_t, Association*> per_source;  // source association id -> its upstream
+  DestinationBook* book = nullptr;  // its counters and drain state (Relay::ledger_)
 };
 
 struct GroupRt {
@@ -64,16 +69,23 @@ struct GroupRt {
   int source = -1;
   std::vector<uint64_t> members;  // association ids, in order of arrival
   std::size_t next = 0;           // round-robin position
+  DestinationBook* book = nullptr;
 };
 
 struct Target {
   PeerRt* peer = nullptr;
   GroupRt* group = nullptr;
+  TargetBook* counts = nullptr;  // what its route handed to it
+  bool drained() const {
+    const DestinationBook* b = peer ? peer->book : group ? group->book : nullptr;
+    return b && b->drained;
+  }
 };
 struct RouteRt {
   const config::Route* cfg = nullptr;
   std::vector<Target> targets;
   std::size_t next = 0;
+  RouteBook* book = nullptr;
 };
 
 // Items read from one socket per readiness event before the others get a turn.
@@ -96,6 +108,20 @@ class Relay {
 
   // The counters, with the gauges as they stand now.
   Stats stats() const;
+  // Listeners, destinations and routes with their counters (status.cpp); with `associations`,
+  // every association (with what the kernel says of it) and the recently closed ones, optionally
+  // only those of one listener or destination.
+  struct StatusQuery {
+    bool associations = false;
+    std::string listener;
+    std::string destination;
+  };
+  RelayStatus status(const StatusQuery& q) const;
+  // drain: routes stop choosing destination `name` (they pick another target or the default);
+  // its queue empties. False (and `error`) if there is no such destination.
+  bool set_drained(const std::string& name, bool drained, std::string& error);
+  // SHUTDOWN (or ABORT) one association by its relay id.
+  bool disconnect(uint64_t id, bool abort, std::string& error, std::string* label = nullptr);
   std::size_t association_count() const;
   std::size_t queued_messages() const;
 
@@ -113,7 +139,7 @@ class Relay {
     a.queue.set_budget(&queue_budget_);
     return a;
   }
-  void retire(Association& a);  // unhooks it from everything that names it; deleted on the loop's next turn
+  void retire(Association& a, std::string cause = {});  // unhooks it from everything that names it; deleted on the loop's next turn
   Association* find(uint64_t id) { return assocs_.find(id); }
 
   // accepting.cpp
@@ -149,6 +175,9 @@ class Relay {
   void on_item(Association& a, const sctp::Received& item);
   void on_oversize(Association& a, const sctp::Received& item, bool budget);
   void on_accepted_notification(Association& a, const sctp::Received& item);
+  // A path of a multi-homed peer changed: logged; when the primary became unreachable, another
+  // active path becomes the primary (the kernel already sends on it; status then says so).
+  void on_path_change(Association& a, const sctp::PeerAddrChange& p);
 
   // forwarding.cpp
   void route_message(Association& from, sctp::MessageInfo info, Bytes data);
@@ -156,10 +185,23 @@ class Relay {
   void apply_route(int route, Association& from, const sctp::MessageInfo& info, Bytes data);
   void apply_default(Association& from, const sctp::MessageInfo& info, Bytes data);
   Association* pick(const Target& t, Association& from, uint16_t stream);
+  // Hands a routed copy to target `t`, counting it on the target's book.
+  void deliver_to(const Target& t, Association& from, const sctp::MessageInfo& info, Bytes data,
+                  const Origin& origin);
 
-  // sending.cpp (sent() also records the return path's origin)
-  void deliver(Association* to, const sctp::MessageInfo& info, Bytes data, Association& from,
-               const Origin& origin);
+  // status.cpp
+  void drop(Association* on, DropReason why, uint64_t n = 1) {
+    stats_.dropped(why) += n;
+    if (on) on->traffic.drops[static_cast<std::size_t>(why)] += n;
+  }
+  void record_end(Association& a, std::string cause);  // into the books and the closed list
+  AssociationStatus describe(const Association& a, bool kernel) const;
+  DestinationBook& destination_book(const std::string& name) { return ledger_.destinations[name]; }
+
+  // sending.cpp (sent() also records the return path's origin). deliver() says why a copy was
+  // dropped at once, if it was.
+  std::optional<DropReason> deliver(Association* to, const sctp::MessageInfo& info, Bytes data,
+                                    Association& from, const Origin& origin);
   bool fit_stream(Association& to, sctp::MessageInfo& info) {
     return to.out_streams == 0 || info.stream < to.out_streams || map_stream(to, info);
   }
@@ -169,8 +211,8 @@ class Relay {
              const Origin& origin);
   void flush_staged();
   void flush_staged(Association& to);
-  void enqueue(Association& to, const sctp::MessageInfo& info, const uint8_t* data, std::size_t len,
-               Association* from, const Origin& origin);
+  std::optional<DropReason> enqueue(Association& to, const sctp::MessageInfo& info, const uint8_t* data,
+                                    std::size_t len, Association* from, const Origin& origin);
   void drain(Association& to);
   void sent(Association& to, const sctp::OutMessage& m, const Origin& origin);
   // What to do after message `m` failed with `ec`: true = drop it and go on with the next.
@@ -197,6 +239,9 @@ class Relay {
   // Declared before everything that owns a socket: the sockets charge it until they close.
   sctp::ReassemblyBudget budget_;
   Stats stats_;
+  Ledger ledger_;  // before everything that points into it
+  std::deque<ClosedAssociation> closed_;  // the last kClosedKept that ended
+  static constexpr std::size_t kClosedKept = 64;
   QueueBudget queue_budget_;  // every association's queue charges it: declared before them
   AssociationTable assocs_;
   Backpressure backpressure_{assocs_, stats_};
@@ -205,6 +250,7 @@ class Relay {
   std::map<std::string, std::unique_ptr<GroupRt>> groups_;
   std::vector<RouteRt> routes_;
   Target fallback_;
+  RouteBook* default_book_ = &ledger_.routes[""];  // the default route's counters
   sctp::ReceiveBatch batch_;
   std::vector<Association*> staged_targets_;  // associations with staged sends in this batch
   std::vector<sctp::OutMessage> drain_;       // scratch for sending a queue's front in one call

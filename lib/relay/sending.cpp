@@ -18,20 +18,21 @@ constexpr std::size_t kDrainBatch = 64;
 
 }  // namespace
 
-void Relay::deliver(Association* to, const sctp::MessageInfo& info, Bytes data, Association& from,
-                    const Origin& origin) {
+std::optional<DropReason> Relay::deliver(Association* to, const sctp::MessageInfo& info, Bytes data,
+                                         Association& from, const Origin& origin) {
   if (!to) {
-    stats_.dropped_no_target++;
-    return;
+    drop(&from, DropReason::NoTarget);
+    return DropReason::NoTarget;
   }
-  if (!fits_send_buffer(*to, data.size())) return;
+  if (!fits_send_buffer(*to, data.size())) return DropReason::TooBig;
   if (to->up && !to->ending && !to->retry_later && to->queue.empty()) {
     // Nothing waits ahead of it: it goes out with this batch's sends.
     sctp::MessageInfo now = info;
-    if (fit_stream(*to, now)) stage(*to, now, data, from, origin);
-    return;
+    if (!fit_stream(*to, now)) return DropReason::Stream;
+    stage(*to, now, data, from, origin);
+    return std::nullopt;
   }
-  enqueue(*to, info, data.data(), data.size(), &from, origin);
+  return enqueue(*to, info, data.data(), data.size(), &from, origin);
 }
 
 bool Relay::map_stream(Association& to, sctp::MessageInfo& info) {
@@ -40,7 +41,7 @@ bool Relay::map_stream(Association& to, sctp::MessageInfo& info) {
     info.stream = static_cast<uint16_t>(info.stream % to.out_streams);
     return true;
   }
-  stats_.dropped_stream++;
+  drop(&to, DropReason::Stream);
   if (log_allowed(to))
     LOG_WARN("%s: stream %u beyond its %u streams: message rejected (stream_overflow: reject)", to.label.c_str(),
              info.stream, to.out_streams);
@@ -49,7 +50,7 @@ bool Relay::map_stream(Association& to, sctp::MessageInfo& info) {
 
 bool Relay::fits_send_buffer(Association& to, std::size_t len) {
   if (to.send_buffer <= 0 || len <= static_cast<std::size_t>(to.send_buffer)) return true;
-  stats_.dropped_too_big++;
+  drop(&to, DropReason::TooBig);
   if (log_allowed(to))
     LOG_WARN("%s: message of %zu bytes dropped: larger than the association's send buffer (%d bytes; "
              "raise net.core.wmem_max, see 60-sctprelayd.conf)",
@@ -107,6 +108,8 @@ void Relay::flush_staged(Association& to) {
 
 void Relay::sent(Association& to, const sctp::OutMessage& m, const Origin& origin) {
   stats_.forwarded++;
+  to.traffic.messages_out++;
+  to.traffic.bytes_out += m.len;
   to.next_seq = m.info.context + 1;
   if (!to.track_origins || !origin.endpoint_id) return;
   // The return path: a reply on this stream goes back where this message came from.
@@ -119,26 +122,26 @@ void Relay::sent(Association& to, const sctp::OutMessage& m, const Origin& origi
   }
 }
 
-void Relay::enqueue(Association& to, const sctp::MessageInfo& info, const uint8_t* data, std::size_t len,
-                    Association* from, const Origin& origin) {
+std::optional<DropReason> Relay::enqueue(Association& to, const sctp::MessageInfo& info, const uint8_t* data,
+                                         std::size_t len, Association* from, const Origin& origin) {
   const bool backpressure = to.queue.settings().when_full == config::FullPolicy::Backpressure;
   if (!queue_budget_.fits(len)) {
     // Every queue together is at limits.max_queued_bytes: the message cannot wait anywhere. A
     // source that can be held back is (by a queue that will drain and let it go).
-    stats_.dropped_queue_memory++;
+    drop(&to, DropReason::QueueMemory);
     if (log_allowed(to))
       LOG_WARN("%s: all queues together hold %zu bytes (limits.max_queued_bytes): dropping", to.label.c_str(),
                queue_budget_.used());
     if (backpressure && from && !to.queue.empty()) hold(*from, to);
-    return;
+    return DropReason::QueueMemory;
   }
   if (to.queue.full()) {
     if (!backpressure) {
-      stats_.dropped_queue_full++;
+      drop(&to, DropReason::QueueFull);
       if (log_allowed(to))
         LOG_WARN("%s: queue full (%zu messages, %zu bytes): dropping", to.label.c_str(), to.queue.size(),
                  to.queue.bytes());
-      return;
+      return DropReason::QueueFull;
     }
     if (from) hold(*from, to);
   } else if (from && backpressure && ((to.up && to.queue.over_soft_limit()) || queue_budget_.past_high_water())) {
@@ -148,7 +151,9 @@ void Relay::enqueue(Association& to, const sctp::MessageInfo& info, const uint8_
   }
   to.queue.push_back(info, data, len, Clock::now(), origin);
   stats_.queued++;
+  if (to.queue.size() > to.queue_high_water) to.queue_high_water = to.queue.size();
   if (to.up && !to.ending && !to.retry_later) want_write(to);
+  return std::nullopt;
 }
 
 void Relay::drain(Association& to) {
@@ -192,13 +197,13 @@ bool Relay::drop_after_send_error(Association& to, const std::error_code& ec, st
   stats_.send_errors++;
   switch (classify_send_error(ec.value())) {
     case SendErrorClass::MessageTooBig:
-      stats_.dropped_too_big++;
+      drop(&to, DropReason::TooBig);
       if (log_allowed(to))
         LOG_WARN("%s: message of %zu bytes dropped: %s (send buffer %d bytes; raise net.core.wmem_max)",
                  to.label.c_str(), len, ec.message().c_str(), to.send_buffer);
       return true;
     case SendErrorClass::BadMessage:
-      stats_.dropped_send_error++;
+      drop(&to, DropReason::SendError);
       if (log_allowed(to))
         LOG_WARN("%s: message of %zu bytes refused by the kernel, dropped: %s", to.label.c_str(), len,
                  ec.message().c_str());

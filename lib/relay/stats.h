@@ -1,10 +1,34 @@
 // Counters the relay keeps: what came in, where it went, what was dropped and why.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 
 namespace sctprelay::relay {
+
+// Why a message was not forwarded, counted where it happened: on the association it was read from
+// (no_route, oversize, reassembly, refused) or the one it was meant for (the rest).
+enum class DropReason : uint8_t {
+  NoRoute,       // no route matched and the default drops
+  QueueFull,     // the target's queue was full with when_full: drop
+  Ttl,           // waited in a queue longer than its ttl
+  Oversize,      // larger than limits.max_message_size
+  Reassembly,    // would have taken partial messages beyond limits.max_reassembly_bytes
+  Stream,        // stream beyond the target's streams with stream_overflow: reject
+  NoTarget,      // the target had no association to carry it
+  AssocGone,     // queued for an association that went away
+  Removed,       // queued for an association a reload removed
+  TooBig,        // larger than the target's send buffer
+  SendError,     // refused by the kernel for this message alone
+  Incomplete,    // handed back by a dying association without all its pieces
+  Refused,       // read from an association admission refused
+  QueueMemory,   // would have taken all queues beyond limits.max_queued_bytes
+  Count
+};
+constexpr std::size_t kDropReasons = static_cast<std::size_t>(DropReason::Count);
+// "no_route", "queue_full", ... (the names of Stats' dropped_* fields without the prefix).
+const char* drop_reason_name(DropReason r);
 
 struct Stats {
   uint64_t received = 0;           // messages read from any association
@@ -43,6 +67,10 @@ struct Stats {
   uint64_t queued_bytes = 0;            // in every queue now
   uint64_t queued_bytes_peak = 0;       // the most at any time since start
 
+  // The dropped_* counter of a reason.
+  uint64_t& dropped(DropReason r);
+  uint64_t dropped(DropReason r) const { return const_cast<Stats*>(this)->dropped(r); }
+  uint64_t dropped_total() const;  // every reason together
   std::string to_string() const;
 };
 

@@ -8,6 +8,15 @@
 #include "util/log.h"
 
 namespace sctprelay::relay {
+namespace {
+
+void note_error(DestinationBook& book, std::string what) {
+  book.last_error = std::move(what);
+  book.last_error_at = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
 
 void Relay::open_shared_upstream(PeerRt& p) {
   p.shared = &open_upstream(p.cfg, p.cfg.name, 0, p.cfg.out_streams, p.cfg.in_streams);
@@ -49,6 +58,7 @@ void Relay::connect_upstream(Association& u) {
     o.sndbuf = static_cast<int>(std::max<std::size_t>(o.sndbuf, cfg_.limits.max_message_size));
     u.socket = sctp::Socket::open(sctp::family_for(addrs), o, ec);
     if (ec) {
+      note_error(destination_book(u.destination), "cannot open socket: " + ec.message());
       LOG_ERROR("%s: cannot open socket: %s", u.label.c_str(), ec.message().c_str());
       schedule_reconnect(u);
       return;
@@ -63,8 +73,14 @@ void Relay::connect_upstream(Association& u) {
     u.io = dispatcher_.file_event(u.socket.fd(), [this, self](uint32_t ready) { on_association_io(*self, ready); });
     u.update_watch();
   }
+  auto p_book = peers_.find(u.destination);
+  DestinationBook& book = p_book != peers_.end() && p_book->second && p_book->second->book
+                              ? *p_book->second->book
+                              : destination_book(u.destination);
+  book.connect_attempts++;
   sctp_assoc_t id = u.socket.connect(addrs, ec);
   if (ec) {
+    note_error(book, "connect: " + ec.message());
     LOG_WARN("%s: connect to %s port %u failed: %s", u.label.c_str(), join(d->addresses).c_str(), d->port,
              ec.message().c_str());
     schedule_reconnect(u);
@@ -82,6 +98,7 @@ void Relay::schedule_reconnect(Association& u) {
   if (p == peers_.end() || !p->second) return;
   const auto& cfg = p->second->cfg;
   u.backoff = u.backoff.count() == 0 ? cfg.reconnect_min : std::min(cfg.reconnect_max, u.backoff * 2);
+  if (p->second->book) p->second->book->reconnects++;
   u.reconnect->arm(u.backoff);
 }
 
@@ -111,6 +128,8 @@ void Relay::on_upstream_notification(Association& u, const sctp::Notification& n
         u.out_streams = c->outbound_streams;
         u.in_streams = c->inbound_streams;
         u.backoff = std::chrono::milliseconds(0);
+        u.up_since = std::chrono::system_clock::now();
+        u.end_cause.clear();  // an operator's disconnect ended the last one, not this
         stats_.assoc_up++;
         LOG_INFO("destination %s up: assoc %d peer %s streams out %u in %u%s", u.label.c_str(), int(c->assoc),
                  addresses(u.socket.peer_addresses(c->assoc)).c_str(), c->outbound_streams, c->inbound_streams,
@@ -126,18 +145,18 @@ void Relay::on_upstream_notification(Association& u, const sctp::Notification& n
         break;
       case SCTP_CANT_STR_ASSOC:
         u.connecting = false;
+        note_error(destination_book(u.destination), "association could not be started (no answer to INIT, or ABORT)");
         LOG_WARN("destination %s: association could not be started; retrying", u.label.c_str());
         schedule_reconnect(u);
         break;
     }
   } else if (auto* a = std::get_if<sctp::PeerAddrChange>(&n)) {
-    LOG_INFO("destination %s: path %s %s", u.label.c_str(), a->address.to_string().c_str(),
-             sctp::paddr_state_name(a->state));
+    on_path_change(u, *a);
   } else if (auto* f = std::get_if<sctp::SendFailed>(&n)) {
     // The kernel hands back what it could not deliver on an association that ended, a piece per
     // DATA chunk: rebuilt whole, they go back ahead of newer messages, in the order they were sent.
     if (f->assoc != u.last_assoc || stopping_) {
-      if (f->first) stats_.dropped_assoc_gone++;
+      if (f->first) drop(&u, DropReason::AssocGone);
       return;
     }
     u.returned.add(*f, Clock::now());
@@ -151,7 +170,7 @@ void Relay::on_upstream_notification(Association& u, const sctp::Notification& n
 void Relay::take_back_returned(Association& u) {
   std::size_t incomplete = u.returned.take_incomplete();
   if (incomplete) {
-    stats_.dropped_incomplete += incomplete;
+    drop(&u, DropReason::Incomplete, incomplete);
     LOG_WARN("%s: %zu messages handed back without all their pieces: dropped", u.label.c_str(), incomplete);
   }
   auto msgs = u.returned.take();
@@ -177,6 +196,7 @@ void Relay::upstream_down(Association& u, const char* why, bool aborted) {
     return;
   }
   (aborted ? stats_.assoc_down_abort : stats_.assoc_down_shutdown)++;
+  if (aborted || !u.close_when_drained) note_error(destination_book(u.destination), std::string("association ") + why);
   u.up = false;
   u.ending = false;
   u.want_write = false;
@@ -188,7 +208,7 @@ void Relay::upstream_down(Association& u, const char* why, bool aborted) {
   }
   if (u.close_when_drained && !aborted) {  // the SHUTDOWN the relay asked for, its source gone
     LOG_INFO("destination %s closed: its source is gone", u.label.c_str());
-    retire(u);
+    retire(u, "its source is gone");
     return;
   }
   // Sources held at the soft limit go on: while it is down, its queue takes messages until full.
@@ -214,7 +234,7 @@ void Relay::close_upstream_when_drained(Association& u) {
   if (u.up) {
     u.socket.shutdown(u.assoc);  // its SHUTDOWN_COMP retires it
   } else {
-    retire(u);
+    retire(u, "its source is gone");
   }
 }
 

@@ -27,4 +27,29 @@ const char* paddr_state_name(uint32_t state) {
   return "UNKNOWN";
 }
 
+const char* association_state_name(int32_t state) {
+  switch (state) {
+    case SCTP_EMPTY: return "EMPTY";
+    case SCTP_CLOSED: return "CLOSED";
+    case SCTP_COOKIE_WAIT: return "COOKIE_WAIT";
+    case SCTP_COOKIE_ECHOED: return "COOKIE_ECHOED";
+    case SCTP_ESTABLISHED: return "ESTABLISHED";
+    case SCTP_SHUTDOWN_PENDING: return "SHUTDOWN_PENDING";
+    case SCTP_SHUTDOWN_SENT: return "SHUTDOWN_SENT";
+    case SCTP_SHUTDOWN_RECEIVED: return "SHUTDOWN_RECEIVED";
+    case SCTP_SHUTDOWN_ACK_SENT: return "SHUTDOWN_ACK_SENT";
+  }
+  return "UNKNOWN";
+}
+
+const char* path_state_name(int32_t state) {
+  switch (state) {
+    case SCTP_ACTIVE: return "active";
+    case SCTP_INACTIVE: return "inactive";
+    case SCTP_PF: return "potentially-failed";
+    case SCTP_UNCONFIRMED: return "unconfirmed";
+  }
+  return "unknown";
+}
+
 }  // namespace sctprelay::sctp

@@ -363,6 +363,44 @@ int Socket::association_state(sctp_assoc_t assoc) const {
   return st.sstat_state;
 }
 
+bool Socket::association_info(sctp_assoc_t assoc, AssociationInfo& out) const {
+  sctp_status st{};
+  st.sstat_assoc_id = assoc;
+  socklen_t len = sizeof st;
+  if (::getsockopt(fd(), IPPROTO_SCTP, SCTP_STATUS, &st, &len) != 0) return false;
+  out.state = st.sstat_state;
+  out.in_streams = st.sstat_instrms;
+  out.out_streams = st.sstat_outstrms;
+  out.peer_rwnd = st.sstat_rwnd;
+  out.unacked = st.sstat_unackdata;
+  out.pending = st.sstat_penddata;
+  out.fragmentation_point = st.sstat_fragmentation_point;
+  out.primary = Address::from(reinterpret_cast<const sockaddr*>(&st.sstat_primary.spinfo_address),
+                              sizeof st.sstat_primary.spinfo_address);
+  out.paths.clear();
+  for (const Address& peer : peer_addresses(assoc)) {
+    sctp_paddrinfo pi{};
+    pi.spinfo_assoc_id = assoc;
+    std::memcpy(&pi.spinfo_address, &peer.storage, sizeof pi.spinfo_address);
+    socklen_t plen = sizeof pi;
+    PathInfo path;
+    path.address = peer;
+    if (::getsockopt(fd(), IPPROTO_SCTP, SCTP_GET_PEER_ADDR_INFO, &pi, &plen) == 0) {
+      path.state = pi.spinfo_state;
+      path.srtt_ms = pi.spinfo_srtt;
+      path.rto_ms = pi.spinfo_rto;
+      path.cwnd = pi.spinfo_cwnd;
+      path.mtu = pi.spinfo_mtu;
+    }
+    out.paths.push_back(path);
+  }
+  out.stats = {};
+  out.stats.sas_assoc_id = assoc;
+  socklen_t slen = sizeof out.stats;
+  out.have_stats = ::getsockopt(fd(), IPPROTO_SCTP, SCTP_GET_ASSOC_STATS, &out.stats, &slen) == 0;
+  return true;
+}
+
 std::vector<Address> Socket::peer_addresses(sctp_assoc_t assoc) const {
   sockaddr* addrs = nullptr;
   int n = sctp_getpaddrs(fd(), assoc, &addrs);
@@ -387,6 +425,17 @@ std::vector<Address> Socket::primary_address(sctp_assoc_t assoc) const {
   socklen_t len = sizeof prim;
   if (::getsockopt(fd(), IPPROTO_SCTP, SCTP_PRIMARY_ADDR, &prim, &len) != 0) return {};
   return {Address::from(reinterpret_cast<const sockaddr*>(&prim.ssp_addr), sizeof prim.ssp_addr)};
+}
+
+bool Socket::set_primary(sctp_assoc_t assoc, const Address& peer, std::error_code& ec) {
+  sctp_prim prim{};
+  prim.ssp_assoc_id = assoc;
+  std::memcpy(&prim.ssp_addr, &peer.storage, sizeof prim.ssp_addr);
+  if (::setsockopt(fd(), IPPROTO_SCTP, SCTP_PRIMARY_ADDR, &prim, sizeof prim) != 0) {
+    ec = std::error_code(errno, std::system_category());
+    return false;
+  }
+  return true;
 }
 
 }  // namespace sctprelay::sctp

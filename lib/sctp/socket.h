@@ -173,6 +173,26 @@ struct OutMessage {
   std::size_t len = 0;
 };
 
+// One path (peer address) of an association: SCTP_GET_PEER_ADDR_INFO.
+struct PathInfo {
+  Address address;
+  int32_t state = -1;   // SCTP_ACTIVE, SCTP_INACTIVE, SCTP_PF, SCTP_UNCONFIRMED, SCTP_UNKNOWN
+  uint32_t srtt_ms = 0, rto_ms = 0, cwnd = 0, mtu = 0;
+};
+
+// What the kernel says of one association: SCTP_STATUS, each path, SCTP_GET_ASSOC_STATS.
+struct AssociationInfo {
+  int32_t state = 0;    // SCTP_ESTABLISHED, ...
+  uint16_t in_streams = 0, out_streams = 0;
+  uint32_t peer_rwnd = 0;
+  uint16_t unacked = 0, pending = 0;
+  uint32_t fragmentation_point = 0;
+  Address primary;
+  std::vector<PathInfo> paths;
+  bool have_stats = false;
+  sctp_assoc_stats stats{};
+};
+
 class Socket {
  public:
   Socket() = default;
@@ -224,10 +244,15 @@ class Socket {
   void shutdown(sctp_assoc_t assoc);
   void abort(sctp_assoc_t assoc, std::string_view reason = {});
 
+  // False when the kernel no longer knows the association.
+  bool association_info(sctp_assoc_t assoc, AssociationInfo& out) const;
+
   std::vector<Address> peer_addresses(sctp_assoc_t assoc) const;  // sctp_getpaddrs
   std::vector<Address> local_addresses() const;                    // sctp_getladdrs(…, 0, …)
   // Primary path's address of an association (SCTP_PRIMARY_ADDR), empty on error.
   std::vector<Address> primary_address(sctp_assoc_t assoc) const;
+  // Makes `peer` the association's primary path (SCTP_PRIMARY_ADDR).
+  bool set_primary(sctp_assoc_t assoc, const Address& peer, std::error_code& ec);
 
   int fd() const { return fd_.get(); }
   explicit operator bool() const { return bool(fd_); }
@@ -272,5 +297,9 @@ class Socket {
 // Human-readable names for logs: "COMM_UP", "COMM_LOST", ...
 const char* assoc_state_name(uint16_t state);
 const char* paddr_state_name(uint32_t state);
+// "ESTABLISHED", "SHUTDOWN_PENDING", ... (SCTP_STATUS sstat_state)
+const char* association_state_name(int32_t state);
+// "active", "inactive", "potentially-failed", "unconfirmed", "unknown" (spinfo_state)
+const char* path_state_name(int32_t state);
 
 }  // namespace sctprelay::sctp

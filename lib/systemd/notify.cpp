@@ -22,4 +22,14 @@ void notify_reloading(const std::string& status) {
 
 void notify_stopping(const std::string& status) { send("STOPPING=1\nSTATUS=" + status); }
 
+void notify_status(const std::string& status) { send("STATUS=" + status); }
+
+std::optional<std::chrono::microseconds> watchdog_interval() {
+  uint64_t usec = 0;
+  if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return std::nullopt;
+  return std::chrono::microseconds(usec);
+}
+
+void notify_watchdog() { send("WATCHDOG=1"); }
+
 }  // namespace sctprelay::systemd
