@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "config/buffer_limits.h"
 #include "metrics/prometheus.h"
 #include "systemd/notify.h"
 #include "util/log.h"
@@ -46,7 +47,6 @@ bool Service::start(std::string& error) {
   started_at_ = loaded_at_ = std::chrono::system_clock::now();
   apply_log_level(options_.log_level, cfg_);
   if (!relay_.apply(cfg_, error)) return false;
-  LOG_INFO("configuration %s loaded: %s", options_.config_path.c_str(), cfg_.summary().c_str());
 
   if (std::string path = control_path(cfg_.control); !path.empty()) {
     control_ = std::make_unique<control::Server>(
@@ -76,6 +76,8 @@ bool Service::start(std::string& error) {
              (long long)std::chrono::duration_cast<std::chrono::milliseconds>(*interval).count(),
              (long long)std::chrono::duration_cast<std::chrono::milliseconds>(every).count());
   }
+  // Said once everything is open: whoever waits for this line can use the control socket.
+  LOG_INFO("configuration %s loaded: %s", options_.config_path.c_str(), cfg_.summary().c_str());
   last_status_at_ = std::chrono::steady_clock::now();
   systemd::notify_ready(summary_line());
   status_timer_ = dispatcher_.timer([this] {
@@ -150,6 +152,11 @@ void Service::reload_checked(config::BoundedLoadResult loaded) {
     loaded_at_ = std::chrono::system_clock::now();
     applied = true;
     LOG_INFO("reload applied: generation %llu: %s", (unsigned long long)generation_, cfg_.summary().c_str());
+    // What `sctprelayd --check` warns of (ExecStartPre= runs it at start; a reload comes here).
+    auto wmem_max = config::read_sysctl_number(config::kWmemMaxPath);
+    if (!wmem_max) wmem_max = config::probe_wmem_max();  // /proc/sys hidden (the unit's ProcSubset=pid)
+    if (wmem_max)
+      if (auto warning = config::send_buffer_warning(cfg_, *wmem_max)) LOG_WARN("%s", warning->c_str());
   }
   last_reload_ok_ = applied;
   nlohmann::json answer = {{"ok", applied},          {"applied", applied},   {"errors", errors},

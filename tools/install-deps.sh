@@ -10,10 +10,13 @@ readonly PACKAGES=(
   # build
   build-essential cmake pkg-config
   libevent-dev libsctp-dev libyaml-cpp-dev libsystemd-dev libgtest-dev libgmock-dev
+  nlohmann-json3-dev libcli11-dev libssl-dev  # JSON (control socket, --json), command lines, the client's digest
   clang libclang-rt-14-dev  # the fuzz targets: libFuzzer, ASan, UBSan (fuzz/run.sh)
   # real SCTP peers and tools used by tests and the demo
   lksctp-tools socat ncat python3 iproute2 procps
   valgrind  # the daemon under memcheck (tests/integration/valgrind_test.cpp)
+  prometheus curl  # promtool checks the metrics endpoint's text; curl scrapes it
+  man-db groff-base  # the man pages render (tests/man_pages_test.sh, the systemd operator test)
   # the test VM: a kernel with sctp.ko, an emulator, and what the initramfs is made of
   qemu-system-x86 linux-image-amd64 busybox-static kmod cpio xz-utils systemd
 )

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "harness/daemon.h"
 #include "harness/netns.h"
 #include "harness/peer.h"
+#include "harness/system.h"
 #include "harness/yaml.h"
 
 using namespace harness;
@@ -83,6 +85,23 @@ void expect_in_order(const std::vector<Msg>& got, int first) {
     ASSERT_EQ(got[i].info.stream, 1);
     ASSERT_EQ(got[i].info.ppid, 77u);
   }
+}
+
+// What `sctprelayctl assocs --json --destination D` says of D's one association's paths:
+// address -> state, and the primary.
+struct Paths {
+  std::map<std::string, std::string> state;
+  std::string primary;
+};
+Paths paths_of(Daemon& relay, const std::string& destination) {
+  Paths out;
+  CtlResult r = relay.ctl({"--json", "assocs", "--destination", destination});
+  if (r.status != 0 || r.json["associations"].size() != 1) return out;
+  const auto& k = r.json["associations"][0]["kernel"];
+  if (!k.is_object()) return out;
+  out.primary = k["primary"].get<std::string>();
+  for (auto& p : k["paths"]) out.state[p["address"].get<std::string>()] = p["state"].get<std::string>();
+  return out;
 }
 
 bool any_line_contains(const Process& p, const std::string& needle) {
@@ -176,6 +195,14 @@ routes:
   const TwoPaths::Path& other = on_a ? net.b : net.a;
   ASSERT_GE(std::max(a1 - a0, b1 - b0), 100u * 500u) << "the data did not travel over either veth";
   uint64_t other_before = net.peer.rx_bytes(other.peer_dev);
+  const std::string used_addr = used.peer_addr + ":" + std::to_string(p + 1);
+  const std::string other_addr = other.peer_addr + ":" + std::to_string(p + 1);
+  // The operator sees both paths, active, the data's one primary.
+  Paths before = paths_of(relay, "out");
+  EXPECT_EQ(before.state.size(), 2u);
+  EXPECT_EQ(before.state[used_addr], "active");
+  EXPECT_EQ(before.state[other_addr], "active");
+  EXPECT_EQ(before.primary, used_addr);
 
   // Phase 2: the path in use fails (its link goes down at the peer's end, like a cut cable)
   // while traffic keeps coming.
@@ -194,6 +221,14 @@ routes:
   EXPECT_TRUE(failed_over) << "no '" << unreachable << "' line from the daemon";
   ASSERT_EQ(rest.size(), 300u) << "messages were lost in the failover";
   expect_in_order(rest, 100);
+  // The cut path shows inactive and the primary has moved to the other one.
+  Paths after;
+  EXPECT_TRUE(wait_until([&] {
+    after = paths_of(relay, "out");
+    return after.state[used_addr] == "inactive" && after.primary == other_addr;
+  })) << "paths: " << after.state[used_addr] << " / " << after.state[other_addr] << ", primary " << after.primary;
+  EXPECT_EQ(after.state[other_addr], "active");
+  EXPECT_TRUE(relay.saw("primary path moved from " + used_addr + " to " + other_addr, soon(), cut_at));
 
   // Delivered over the other path, on the same association.
   EXPECT_GE(net.peer.rx_bytes(other.peer_dev) - other_before, 300u * 500u);
@@ -210,6 +245,8 @@ routes:
   net.peer.link(used.peer_dev, true);
   EXPECT_TRUE(relay.saw("destination out: path " + used.peer_addr + ":" + std::to_string(p + 1) + " ADDR_AVAILABLE",
                         Deadline::in(seconds(30)), back_at));
+  EXPECT_TRUE(wait_until([&] { return paths_of(relay, "out").state[used_addr] == "active"; }))
+      << "the path that came back is not shown active";
   ASSERT_TRUE(send_range(source, 400, 450));
   auto last = sink.recv_n(50);
   ASSERT_EQ(last.size(), 50u);

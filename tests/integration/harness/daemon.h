@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "harness/process.h"
 
 namespace harness {
@@ -20,7 +22,20 @@ struct DaemonOptions {
   // reload): a daemon under valgrind in the emulated VM is many times slower.
   std::chrono::milliseconds startup = std::chrono::seconds(20);
   std::chrono::milliseconds answer = std::chrono::seconds(20);
+  // Give it a control socket in its temp dir (added to the config unless it names one).
+  bool control_socket = true;
 };
+
+// What one run of sctprelayctl printed, and its exit status.
+struct CtlResult {
+  int status = -1;
+  std::string out;
+  std::string err;
+  nlohmann::json json;  // stdout parsed, when it is JSON (else discarded)
+};
+// Runs sctprelayctl --socket SOCKET ARGS... (its whole output), as `as_user` when given (runuser).
+CtlResult run_ctl(const std::string& socket, const std::vector<std::string>& args, Deadline d = soon(),
+                  const std::string& as_user = {});
 
 class Daemon {
  public:
@@ -41,6 +56,13 @@ class Daemon {
     return proc_->wait_line(needle, d, from).has_value();
   }
 
+  // The control socket's path (empty when DaemonOptions::control_socket was false).
+  const std::string& control_socket() const { return control_; }
+  // sctprelayctl against this daemon: ctl({"routes", "--json"}).
+  CtlResult ctl(const std::vector<std::string>& args, Deadline d = soon()) { return run_ctl(control_, args, d); }
+
+  // Rewrites the config file (its control socket kept), nothing more.
+  void write_config(const std::string& yaml) { dir_.write("sctprelayd.yaml", with_control(yaml)); }
   // Rewrites the config file and sends SIGHUP; returns true if the reload was applied, false if it
   // was rejected (either way the daemon says so in one line).
   bool reload(const std::string& yaml);
@@ -53,8 +75,11 @@ class Daemon {
   std::optional<int> stop(Deadline d = soon());
 
  private:
+  std::string with_control(const std::string& yaml) const;
+
   TempDir dir_;
   std::string config_path_;
+  std::string control_;
   std::chrono::milliseconds answer_;
   std::unique_ptr<Process> proc_;
 };

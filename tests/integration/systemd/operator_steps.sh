@@ -21,6 +21,9 @@ readonly UNIT_DIR=${UNIT_DIR:-$PREFIX/lib/systemd/system}
 readonly UNIT=sctprelayd
 readonly CONF=/etc/sctprelayd/sctprelayd.yaml
 readonly CLIENT=$PREFIX/bin/sctprelay-client
+readonly CTL=$PREFIX/sbin/sctprelayctl
+# Users for the control socket's permissions: one in the socket's group, one not.
+readonly OPERATOR_USER=sctprelay-op OUTSIDER_USER=sctprelay-outsider
 readonly LISTEN_PORT=47100 PORT_A=47101 PORT_B=47102
 # `systemd-analyze security` of the installed unit may not rise above this (docs/systemd.md).
 readonly MAX_EXPOSURE=1.4
@@ -80,6 +83,13 @@ sink_messages() { grep -c '^assoc=' "$1"; }
 sink_count_is() { [[ $(sink_messages "$1") -eq $2 ]]; }
 sink_count_at_least() { [[ $(sink_messages "$1") -ge $2 ]]; }
 sink_has() { grep -qE -- "$2" "$1"; }
+# destination_up NAME: sctprelayctl says the destination is up.
+destination_up() {
+  "$CTL" --json destinations 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if any(x["name"] == sys.argv[1] and x["state"] == "up" for x in d["destinations"]) else 1)' "$1"
+}
 
 send() { "$CLIENT" send --timeout "$DEADLINE_S" 127.0.0.1 "$LISTEN_PORT" "$@" >>"$WORK/send.log" 2>&1; }
 
@@ -111,6 +121,8 @@ routes:
     to: $1
 default:
   action: drop
+control:
+  group: sctprelay
 EOF
   chmod 0644 "$CONF"
 }
@@ -122,7 +134,13 @@ install_quietly() { cmake --install "$BUILD_DIR" >"$WORK/install.log" 2>&1; }
 step_install() {
   check "cmake --install $BUILD_DIR (prefix $PREFIX)" install_quietly || { cat "$WORK/install.log"; return 1; }
   check "unit installed at $UNIT_DIR/$UNIT.service" test -f "$UNIT_DIR/$UNIT.service" || return 1
-  check "daemon and client installed" test -x "$PREFIX/sbin/sctprelayd" -a -x "$CLIENT" || return 1
+  check "daemon, sctprelayctl and client installed" test -x "$PREFIX/sbin/sctprelayd" -a -x "$CTL" -a -x "$CLIENT" || return 1
+  check "group sctprelay created (sysusers.d)" getent group sctprelay || return 1
+  check "man sctprelayd.yaml renders" bash -c "man -P cat sctprelayd.yaml 2>/dev/null | grep -q 'listeners'" || return 1
+  local page
+  for page in sctprelayd sctprelayctl sctprelay-client; do
+    check "man $page renders" bash -c "man -P cat $page 2>/dev/null | grep -q 'SYNOPSIS'" || return 1
+  done
   check "default config installed at $CONF" test -s "$CONF" || return 1
   check "sysctl drop-in installed at $PREFIX/lib/sysctl.d/60-sctprelayd.conf" \
     test -s "$PREFIX/lib/sysctl.d/60-sctprelayd.conf" || return 1
@@ -210,11 +228,12 @@ step_send_to_a() {
 step_reload_to_b() {
   write_config b
   check "config edited: routes now go to b" grep -q '^    to: b$' "$CONF" || return 1
+  # `systemctl reload` returns once the new routes are in force: the client sends at once.
   check "systemctl reload $UNIT" timeout "$DEADLINE_S" systemctl reload "$UNIT" || return 1
-  wait_for "journal: reload applied" journal_has "^reload applied: " || return 1
+  check "client sends 10 messages right after it returns" send --stream 2 < <(printf 'after-reload-%d\n' {1..10}) || return 1
+  check "journal: reload applied (generation 2)" journal_has "^reload applied: generation 2: " || return 1
   check "MainPID unchanged ($MAIN_PID)" test "$(prop MainPID)" = "$MAIN_PID" || return 1
   check "is-active = active" test "$(systemctl is-active "$UNIT")" = active || return 1
-  check "client sends 10 messages" send --stream 2 < <(printf 'after-reload-%d\n' {1..10}) || return 1
   wait_for "10 messages at sink b" sink_count_at_least "$SINK_B" 10 || return 1
   check "they are the new ones (after-reload-1..10)" \
     test "$(grep -cE '^assoc=.* stream=2 .* data="?after-reload-([1-9]|10)"?$' "$SINK_B")" -eq 10 || return 1
@@ -252,7 +271,9 @@ EOF
     bad "systemctl reload succeeded with a broken config" || return 1
   fi
   note "ok: systemctl reload failed: $(head -n 1 "$WORK/reload.err")"
-  wait_for "journal: $CONF:$line:$col: routes[0].to: ..." journal_has "$expected" || return 1
+  # Why: sctprelayctl reload (ExecReload=) printed the daemon's answer, and `systemctl status` shows it.
+  check "journal: $CONF:$line:$col: routes[0].to: ..." journal_has "$expected" || return 1
+  check "systemctl status shows why" bash -c "systemctl status --no-pager -l $UNIT 2>&1 | grep -qE -- '$expected|reload refused'" || return 1
   note "    $(journal | grep -E -- "$expected" | tail -n 1)"
   check "is-active = active" test "$(systemctl is-active "$UNIT")" = active || return 1
   check "MainPID unchanged ($MAIN_PID)" test "$(prop MainPID)" = "$MAIN_PID" || return 1
@@ -261,9 +282,8 @@ EOF
   check "the 7 new ones are after-broken-1..7" \
     test "$(grep -cE '^assoc=.* stream=1 .* data="?after-broken-[1-7]"?$' "$SINK_B")" -eq 7 || return 1
   check "sink a still has 20" sink_count_is "$SINK_A" 20 || return 1
-  # ExecReload stops at the failing --check: the daemon never got SIGHUP.
-  check "the daemon was not signalled (no new reload lines)" \
-    test "$(journal_count '^error: reload rejected')" -eq "$rejected_before" -a \
+  check "the daemon refused it once and applied nothing" \
+    test "$(journal_count '^error: reload rejected')" -eq $((rejected_before + 1)) -a \
     "$(journal_count '^reload applied: ')" -eq "$applied_before"
 }
 
@@ -296,8 +316,8 @@ step_security() {
 }
 
 # A file whose max_message_size is above 2 x net.core.wmem_max: `systemctl reload` succeeds (a
-# warning is not an error) and the --check that ExecReload runs, in the unit's sandbox where
-# ProcSubset=pid hides /proc/sys, still knows wmem_max and says so in the journal.
+# warning is not an error) and the daemon, in the unit's sandbox where ProcSubset=pid hides
+# /proc/sys, still knows wmem_max and says so in the journal.
 step_reload_with_warning() {
   write_config b
   sed -i 's/^  shutdown_drain: 2s$/  shutdown_drain: 2s\n  max_message_size: 100MiB\n  max_reassembly_bytes: 128MiB/' "$CONF"
@@ -305,11 +325,56 @@ step_reload_with_warning() {
   local applied_before
   applied_before=$(journal_count '^reload applied: ')
   check "systemctl reload $UNIT" timeout "$DEADLINE_S" systemctl reload "$UNIT" || return 1
-  wait_for "journal: the check's warning names wmem_max (67108864 = 2 x 33554432)" \
+  wait_for "journal: the warning names wmem_max (67108864 = 2 x 33554432)" \
     journal_has "limits.max_message_size: warning: 100MiB .* 2 x net.core.wmem_max = 67108864 bytes" || return 1
   wait_for "journal: reload applied" journal_count_above '^reload applied: ' "$applied_before" || return 1
   check "is-active = active" test "$(systemctl is-active "$UNIT")" = active || return 1
   check "MainPID unchanged ($MAIN_PID)" test "$(prop MainPID)" = "$MAIN_PID"
+}
+
+# The control socket: root and members of its group (control.group) may use it, others may not.
+step_control_access() {
+  id "$OPERATOR_USER" >/dev/null 2>&1 || useradd --no-create-home --groups sctprelay "$OPERATOR_USER" || return 1
+  id "$OUTSIDER_USER" >/dev/null 2>&1 || useradd --no-create-home "$OUTSIDER_USER" || return 1
+  local sock=/run/sctprelayd/control.sock
+  check "control socket $sock exists" test -S "$sock" || return 1
+  note "$(stat -c '%A %U:%G %n' "$sock")"
+  check "socket mode 0660, group sctprelay" test "$(stat -c '%a %G' "$sock")" = "660 sctprelay" || return 1
+  check "root: sctprelayctl status" bash -c "'$CTL' status >'$WORK/ctl-root.out' 2>&1" || { cat "$WORK/ctl-root.out"; return 1; }
+  sed 's/^/      /' "$WORK/ctl-root.out" | head -n 20
+  check "status names the config file and listener edge" \
+    bash -c "grep -q '$CONF' '$WORK/ctl-root.out' && grep -q edge '$WORK/ctl-root.out'" || return 1
+  check "$OPERATOR_USER (group sctprelay): sctprelayctl status" \
+    runuser -u "$OPERATOR_USER" -- "$CTL" status >/dev/null || return 1
+  check "$OPERATOR_USER: sctprelayctl --json assocs lists the client's association" \
+    bash -c "runuser -u '$OPERATOR_USER' -- '$CTL' --json assocs | grep -q 'edge'" || return 1
+  local rc=0
+  runuser -u "$OUTSIDER_USER" -- "$CTL" status >"$WORK/ctl-outsider.out" 2>&1 || rc=$?
+  note "$OUTSIDER_USER: exit $rc: $(head -n 1 "$WORK/ctl-outsider.out")"
+  check "$OUTSIDER_USER (not in the group) is refused (exit 3)" test "$rc" -eq 3 || return 1
+  check "and told why (permission)" grep -qi 'permission' "$WORK/ctl-outsider.out" || return 1
+  wait_for "StatusText is the live summary" \
+    bash -c "systemctl show -p StatusText --value $UNIT | grep -qE '^relaying: [0-9]+ associations on 1 listeners, destinations 2/2 up'"
+}
+
+# A loop that stops turning (SIGSTOP) stops feeding the watchdog: systemd kills the daemon and
+# starts a new one, which relays again.
+step_watchdog() {
+  check "WatchdogUSec = 20s" test "$(prop WatchdogUSec)" = 20s || return 1
+  local restarts_before old=$MAIN_PID
+  restarts_before=$(prop NRestarts)
+  check "SIGSTOP the daemon ($MAIN_PID)" kill -STOP "$MAIN_PID" || return 1
+  DEADLINE_S=120 wait_for "a new daemon runs (NRestarts > $restarts_before)" \
+    bash -c "test \"\$(systemctl show -p NRestarts --value $UNIT)\" -gt $restarts_before && systemctl is-active -q $UNIT" || return 1
+  check "journal: watchdog timeout" bash -c "journalctl -u $UNIT --no-pager -q | grep -qi 'watchdog timeout'" || return 1
+  MAIN_PID=$(prop MainPID)
+  check "new MainPID $MAIN_PID (was $old)" test "$MAIN_PID" != "$old" -a -n "$MAIN_PID" || return 1
+  check "the stopped process is gone" test -z "$(ps -o pid= -p "$old")" || return 1
+  wait_for "the new daemon's destination b is up (sctprelayctl destinations)" destination_up b || return 1
+  local before
+  before=$(sink_messages "$SINK_B")
+  check "client sends 5 messages" send --stream 3 < <(printf 'after-watchdog-%d\n' {1..5}) || return 1
+  wait_for "they reach sink b" sink_count_at_least "$SINK_B" $((before + 5))
 }
 
 # ---- driver ---------------------------------------------------------------------------------
@@ -331,6 +396,8 @@ cleanup() {
   for pid in "${sink_pids[@]}"; do kill "$pid" 2>/dev/null; done
   wait 2>/dev/null
   rm -rf "$WORK"
+  userdel "$OPERATOR_USER" 2>/dev/null
+  userdel "$OUTSIDER_USER" 2>/dev/null
 }
 
 main() {
@@ -345,7 +412,9 @@ main() {
     "6 reload to b:step_reload_to_b"
     "7 broken reload:step_broken_reload"
     "8 reload with a warning:step_reload_with_warning"
-    "9 stop:step_stop"
+    "9 control socket access:step_control_access"
+    "10 watchdog:step_watchdog"
+    "11 stop:step_stop"
   )
   local entry name fn start
   for entry in "${steps[@]}"; do
