@@ -100,10 +100,14 @@ bool Server::start(const std::string& path, uint32_t mode, const std::string& gr
     ::unlink(path.c_str());
     return false;
   }
+  // Created in the daemon's own group already when that is the one asked for (no chown needed:
+  // the systemd unit runs the daemon in group sctprelay and denies chown).
+  struct stat made{};
+  if (gid != static_cast<gid_t>(-1) && ::stat(path.c_str(), &made) == 0 && made.st_gid == gid) gid = static_cast<gid_t>(-1);
   if (gid != static_cast<gid_t>(-1) && ::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0) {
     int e = errno;
     error = "control socket " + path + ": cannot give it to group '" + group + "': " + errno_text(e);
-    if (e == EPERM) error += " (the daemon must be a member: SupplementaryGroups= in the unit)";
+    if (e == EPERM) error += " (the daemon must run in that group: Group= in the unit, or be root)";
     ::unlink(path.c_str());
     return false;
   }
