@@ -2,6 +2,8 @@
 // status, or changes something and says what it did.
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "control/status_json.h"
 #include "daemon/service.h"
 #include "util/log.h"
@@ -11,7 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-json refusal(const std::string& why) { return {{"ok", false}, {"error", why}}; }
+json refusal(const std::string& why) { return control::error_answer(why); }
 
 int64_t unix_seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
@@ -33,7 +35,7 @@ control::DaemonInfo Service::daemon_info() const {
   d.generation = generation_;
   d.loaded_at = unix_seconds(loaded_at_);
   d.started_at = unix_seconds(started_at_);
-  d.uptime_s = unix_seconds(std::chrono::system_clock::now()) - d.started_at;
+  d.uptime_s = static_cast<uint64_t>(std::max<int64_t>(0, unix_seconds(std::chrono::system_clock::now()) - d.started_at));
   d.stopping = stopping_;
   return d;
 }
@@ -61,7 +63,7 @@ void Service::handle(const json& req, Reply reply) {
     if (stopping_) return reply(refusal("the daemon is stopping"));
     if (!relay_.set_drained(name, command == "drain", error)) return reply(refusal(error));
     for (auto& d : relay_.status({}).destinations)
-      if (d.name == name) return reply({{"ok", true}, {"destination", control::to_json(d)}});
+      if (d.name == name) return reply(control::destination_answer(d));
     return reply(refusal("no destination named '" + name + "'"));
   }
   if (command == "disconnect") {
@@ -71,8 +73,9 @@ void Service::handle(const json& req, Reply reply) {
     const bool hard = abort != req.end() && abort->is_boolean() && abort->get<bool>();
     std::string error, label;
     if (!relay_.disconnect(id->get<uint64_t>(), hard, error, &label)) return reply(refusal(error));
-    return reply({{"ok", true}, {"association", {{"id", id->get<uint64_t>()}, {"label", label}}},
-                  {"action", hard ? "abort" : "shutdown"}});
+    json answer = control::disconnect_answer(id->get<uint64_t>(), label);
+    answer["action"] = hard ? "abort" : "shutdown";
+    return reply(answer);
   }
   reply(refusal("unknown command '" + command +
                 "' (status, assocs, routes, destinations, reload, drain, undrain, disconnect)"));
@@ -81,7 +84,7 @@ void Service::handle(const json& req, Reply reply) {
 // Answered once the file has been checked and, when good, applied: by a check that reads the file
 // after this request came, never one that was already running.
 void Service::reload_command(Reply reply) {
-  if (stopping_) return reply({{"ok", false}, {"applied", false}, {"error", "the daemon is stopping"}});
+  if (stopping_) return reply(refusal("the daemon is stopping"));
   (reload_.checking() ? reload_waiting_next_ : reload_waiting_).push_back(std::move(reply));
   request_reload("sctprelayctl");
 }

@@ -98,7 +98,7 @@ void Service::stop() {
   systemd::notify_stopping("draining");
   reload_.cancel();
   for (auto* waiting : {&reload_waiting_, &reload_waiting_next_}) {
-    for (auto& reply : *waiting) reply({{"ok", false}, {"applied", false}, {"error", "the daemon is stopping"}});
+    for (auto& reply : *waiting) reply(control::error_answer("the daemon is stopping"));
     waiting->clear();
   }
   relay_.stop(cfg_.limits.shutdown_drain, [this] { dispatcher_.exit(); });
@@ -140,8 +140,16 @@ void Service::reload_checked(config::BoundedLoadResult loaded) {
       if (next.metrics.address.empty()) {
         metrics_.reset();
         LOG_INFO("metrics endpoint closed");
-      } else if (!open_metrics(next.metrics, merr)) {
-        LOG_ERROR("reload: %s; the metrics endpoint stays as it was", merr.c_str());
+      } else {
+        // The same port on another address would collide with the old socket: close it first
+        // (and put it back if the new one cannot be opened).
+        const bool same_port = metrics_ && next.metrics.port == cfg_.metrics.port;
+        if (same_port) metrics_.reset();
+        if (!open_metrics(next.metrics, merr)) {
+          std::string again;
+          if (same_port && !open_metrics(cfg_.metrics, again)) LOG_ERROR("reload: metrics endpoint: %s", again.c_str());
+          LOG_ERROR("reload: %s; the metrics endpoint stays as it was", merr.c_str());
+        }
       }
     }
     config::Control keep = cfg_.control;
@@ -159,8 +167,7 @@ void Service::reload_checked(config::BoundedLoadResult loaded) {
       if (auto warning = config::send_buffer_warning(cfg_, *wmem_max)) LOG_WARN("%s", warning->c_str());
   }
   last_reload_ok_ = applied;
-  nlohmann::json answer = {{"ok", applied},          {"applied", applied},   {"errors", errors},
-                           {"generation", generation_}, {"summary", cfg_.summary()}};
+  nlohmann::json answer = control::reload_answer(applied, errors, generation_, cfg_.summary());
   if (!applied) answer["error"] = "reload refused: the running configuration stays";
   auto waiting = std::move(reload_waiting_);
   reload_waiting_.clear();
@@ -203,8 +210,7 @@ bool Service::open_metrics(const config::Metrics& m, std::string& error) {
   auto server = std::make_unique<metrics::HttpServer>(dispatcher_, m, [this] { return scrape(); });
   if (!server->start(error)) return false;
   metrics_ = std::move(server);
-  LOG_INFO("metrics on http://%s%s%s:%u/metrics", m.address.find(':') != std::string::npos ? "[" : "",
-           m.address.c_str(), m.address.find(':') != std::string::npos ? "]" : "", unsigned(metrics_->port()));
+  LOG_INFO("metrics on http://%s/metrics", metrics_->endpoint().c_str());
   return true;
 }
 

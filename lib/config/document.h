@@ -57,6 +57,9 @@ void read_document(Diagnostics& diag, const YAML::Node& root, Document& doc);
 void read_listener(Diagnostics& diag, const Field& item, Document& doc);
 void read_destination(Diagnostics& diag, const Field& item, Document& doc);
 void read_route(Diagnostics& diag, const Field& item, size_t index, Document& doc);
+// read_control.cpp: the control socket and the metrics endpoint.
+void read_control(Diagnostics& diag, const Field& f, Control& out);
+void read_metrics(Diagnostics& diag, const Field& f, Metrics& out);
 
 // Shared pieces of listeners and peer destinations.
 // The required `name`: its value and position; a missing or bad one marks the names incomplete.

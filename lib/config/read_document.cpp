@@ -95,6 +95,7 @@ void read_default(Diagnostics& diag, const Field& f, Document& doc) {
 
 }  // namespace
 
+
 void read_document(Diagnostics& diag, const YAML::Node& root, Document& doc) {
   Config& cfg = doc.config;
   cfg.source_file = diag.file();
@@ -130,7 +131,9 @@ void read_document(Diagnostics& diag, const YAML::Node& root, Document& doc) {
     for (const Field& item : read_list(diag, *f, "routes", false, true)) read_route(diag, item, i++, doc);
   }
   if (auto f = map.take("default")) read_default(diag, *f, doc);
-  map.finish({"log_level", "limits", "listeners", "destinations", "routes", "default"});
+  if (auto f = map.take("control")) read_control(diag, *f, cfg.control);
+  if (auto f = map.take("metrics")) read_metrics(diag, *f, cfg.metrics);
+  map.finish({"log_level", "limits", "listeners", "destinations", "routes", "default", "control", "metrics"});
 
   if (sections == 0)
     diag.error(top.where, "", "no listeners and no destinations: the relay would have nothing to relay");

@@ -15,6 +15,17 @@ timeval to_timeval(std::chrono::microseconds us) {
   return tv;
 }
 
+// libevent's own messages (e.g. evhttp's "listen: Address already in use") go to our log, with
+// our prefixes, instead of raw lines on stderr.
+void libevent_log(int severity, const char* msg) noexcept {
+  switch (severity) {
+    case EVENT_LOG_DEBUG: LOG_DEBUG("libevent: %s", msg); break;
+    case EVENT_LOG_MSG: LOG_INFO("libevent: %s", msg); break;
+    case EVENT_LOG_WARN: LOG_WARN("libevent: %s", msg); break;
+    default: LOG_ERROR("libevent: %s", msg); break;
+  }
+}
+
 // The one place where a callback's exception is stopped: it must never unwind through libevent.
 template <class F>
 void guarded(const char* what, F&& f) noexcept {
@@ -81,6 +92,7 @@ void SignalEvent::trampoline(evutil_socket_t, short, void* arg) noexcept {
 }
 
 Dispatcher::Dispatcher() : base_(event_base_new()) {
+  event_set_log_callback(libevent_log);
   if (!base_) throw std::runtime_error("event_base_new failed");
 }
 
