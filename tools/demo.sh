@@ -19,7 +19,7 @@ host_has_sctp() {
 prepare() {
   "$ROOT/tools/install-deps.sh"
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$BUILD" -j"$(nproc)" --target sctprelayd sctprelay-client >/dev/null
+  cmake --build "$BUILD" -j"$(nproc)" --target sctprelayd sctprelay-client sctprelayctl >/dev/null
 }
 
 # Prefixes each line of a command's output with a label, so the streams can be told apart.
@@ -41,16 +41,21 @@ wait_for() {
 }
 
 run_demo() {
-  local client=$BUILD/tools/client/sctprelay-client daemon=$BUILD/daemon/sctprelayd
+  local client=$BUILD/tools/client/sctprelay-client daemon=$BUILD/daemon/sctprelayd ctl=$BUILD/tools/ctl/sctprelayctl
   logs=$(mktemp -d)  # global: the EXIT trap runs after this function returns
   trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$logs"' EXIT
+  # The sample config, with a control socket and the metrics endpoint (under systemd the socket is
+  # /run/sctprelayd/control.sock without saying so).
+  local config=$logs/sctprelayd.yaml
+  { cat "$CONFIG"; printf '\ncontrol: {socket: %s}\nmetrics: {listen: "127.0.0.1:9464"}\n' "$logs/control.sock"; } >"$config"
+  local -a ctl_cmd=("$ctl" --socket "$logs/control.sock")
 
   echo "== sinks: core-a (echoes every message back: an MME answering) and core-b"
   labelled core-a "$client" listen --bind 127.0.0.1 --echo 38412 >"$logs/core-a" &
   labelled core-b "$client" listen --bind 127.0.0.1 38413 >"$logs/core-b" &
-  echo "== sctprelayd --config $CONFIG"
-  "$daemon" --check --config "$CONFIG"
-  labelled relay "$daemon" --config "$CONFIG" >"$logs/relay" &
+  echo "== sctprelayd --config $CONFIG (+ control socket and metrics)"
+  "$daemon" --check --config "$config"
+  labelled relay "$daemon" --config "$config" >"$logs/relay" &
   wait_for "$logs/relay" "destination core-a up"
   wait_for "$logs/relay" "destination core-b up"
 
@@ -75,9 +80,29 @@ run_demo() {
   wait_for "$logs/probe" "summary"
   cat "$logs/core-a" "$logs/core-b" "$logs/probe"
   echo
+  echo "== what the operator sees: sctprelayctl status"
+  "${ctl_cmd[@]}" status
+  echo
+  echo "== sctprelayctl routes"
+  "${ctl_cmd[@]}" routes
+  echo
+  echo "== sctprelayctl destinations"
+  "${ctl_cmd[@]}" destinations
+  echo
+  echo "== sctprelayctl assocs"
+  "${ctl_cmd[@]}" assocs
+  echo
+  echo "== sctprelayctl drain core-b; the next no-route messages have nowhere to go (default: fallback core-b)"
+  "${ctl_cmd[@]}" drain core-b
+  printf 'while-drained\n' | "$client" send --stream 5 --ppid 46 127.0.0.1 36412 >/dev/null
+  "${ctl_cmd[@]}" undrain core-b
+  echo
+  echo "== the metrics endpoint (curl http://127.0.0.1:9464/metrics | grep route_)"
+  curl -s http://127.0.0.1:9464/metrics | grep -E '^sctprelay_route_(matched|target)_messages_total'
+  echo
   echo "== relay counters (SIGUSR1), then SIGTERM"
   local pid
-  pid=$(pgrep -f "$daemon --config $CONFIG" | head -1)
+  pid=$(pgrep -f "$daemon --config $config" | head -1)
   kill -USR1 "$pid"
   wait_for "$logs/relay" "stats:"
   kill -TERM "$pid"

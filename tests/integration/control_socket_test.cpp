@@ -5,10 +5,15 @@
 // `disconnect` ends one association the way it was asked to.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
+#include "harness/ctl.h"
 #include "harness/daemon.h"
 #include "harness/peer.h"
 #include "harness/system.h"
@@ -336,4 +341,70 @@ routes:
   EXPECT_EQ((*c1)["cause"], "shut down by the operator");
   EXPECT_EQ((*c2)["cause"], "aborted by the operator");
   EXPECT_EQ((*c1)["traffic"]["messages_in"], 1);
+}
+
+namespace {
+
+// Runs a shell command; its exit status and stdout.
+std::pair<int, std::string> shell(const std::string& cmd) {
+  std::string out;
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (!f) return {-1, out};
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+  int status = ::pclose(f);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// The value of the sample named exactly `series` (name and labels as exposed), or -1.
+double sample(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  return -1;
+}
+
+}  // namespace
+
+TEST(Metrics, ScrapedWithCurlPassesPromtoolAndCountsWhatTheSinksReceived) {
+  uint16_t p = ports_for_test();
+  Peer sink_a = Peer::listen(p + 1), sink_b = Peer::listen(p + 2);
+  Daemon relay(with_ports(std::string(kTwoSinks) + "metrics: {listen: \"127.0.0.1:{P5}\"}\n", p));
+  ASSERT_TRUE(relay.saw("metrics on http://127.0.0.1:" + std::to_string(p + 5) + "/metrics"));
+  ASSERT_TRUE(sink_a.wait_up());
+  ASSERT_TRUE(sink_b.wait_up());
+  Peer source = Peer::connect(p);
+  for (int i = 0; i < 25; ++i) ASSERT_TRUE(source.send(message(i, 100), 2, 3));
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(source.send(message(i, 100), 8, 3));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(source.send(message(i, 100), 15, 3));
+  ASSERT_EQ(sink_a.recv_n(32).size(), 32u);
+  ASSERT_EQ(sink_b.recv_n(7).size(), 7u);
+  ASSERT_TRUE(relay.wait_stat("dropped_no_route", 4));
+
+  const std::string url = "http://127.0.0.1:" + std::to_string(p + 5) + "/metrics";
+  auto [curl_status, text] = shell("curl -sS --fail --max-time 20 " + url);
+  ASSERT_EQ(curl_status, 0) << text;
+  TempDir dir;
+  std::string file = dir.write("metrics.txt", text);
+  auto [promtool_status, lint] = shell("promtool check metrics < " + file + " 2>&1");
+  EXPECT_EQ(promtool_status, 0) << lint;
+  EXPECT_EQ(lint, "") << "promtool found problems";
+
+  EXPECT_EQ(sample(text, "sctprelay_received_messages_total"), 36);
+  EXPECT_EQ(sample(text, "sctprelay_forwarded_messages_total"), 39);
+  EXPECT_EQ(sample(text, "sctprelay_dropped_messages_total{reason=\"no_route\"}"), 4);
+  EXPECT_EQ(sample(text, "sctprelay_listener_received_messages_total{listener=\"in\"}"), 36);
+  EXPECT_EQ(sample(text, "sctprelay_listener_associations{listener=\"in\"}"), 1);
+  EXPECT_EQ(sample(text, "sctprelay_destination_sent_messages_total{destination=\"a\"}"), 32);
+  EXPECT_EQ(sample(text, "sctprelay_destination_sent_messages_total{destination=\"b\"}"), 7);
+  EXPECT_EQ(sample(text, "sctprelay_destination_up{destination=\"a\"}"), 1);
+  EXPECT_EQ(sample(text, "sctprelay_route_matched_messages_total{route=\"to-a\"}"), 25);
+  EXPECT_EQ(sample(text, "sctprelay_route_target_messages_total{route=\"both\",target=\"b\"}"), 7);
+  EXPECT_EQ(sample(text, "sctprelay_route_matched_messages_total{route=\"default\"}"), 4);
+  EXPECT_EQ(sample(text, "sctprelay_config_generation"), 1);
+
+  // Not a metrics path: 404; the endpoint keeps serving.
+  auto [nf_status, nf] = shell("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:" + std::to_string(p + 5) + "/nope");
+  EXPECT_EQ(nf, "404");
+  EXPECT_EQ(shell("curl -sS --fail --max-time 20 " + url + " >/dev/null").first, 0);
 }

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "harness/ctl.h"
 #include "harness/daemon.h"
 #include "harness/netns.h"
 #include "harness/peer.h"

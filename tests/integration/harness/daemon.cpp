@@ -3,8 +3,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -82,42 +80,6 @@ std::optional<int> Daemon::stop(Deadline d) {
   auto status = proc_->wait_exit(d);
   proc_->expect_no_sanitizer_report();
   return status;
-}
-
-CtlResult run_ctl(const std::string& socket, const std::vector<std::string>& args, Deadline d,
-                  const std::string& as_user) {
-  TempDir dir;
-  auto quote = [](const std::string& a) {
-    std::string q = "'";
-    for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-  };
-  std::string cmd = quote(CTL_BIN) + " --socket " + quote(socket);
-  for (auto& a : args) cmd += " " + quote(a);
-  cmd += " >" + dir.path() + "/out 2>" + dir.path() + "/err; echo \"ctl-exit=$?\"";
-  std::vector<std::string> argv{"/bin/sh", "-c", cmd};
-  if (!as_user.empty()) {
-    // The files must be writable by that user.
-    std::string chown = "chmod 0777 " + dir.path();
-    if (std::system(chown.c_str()) != 0) throw std::runtime_error("chmod failed");
-    argv = {"runuser", "-u", as_user, "--", "/bin/sh", "-c", cmd};
-  }
-  Process p(argv, Process::Options{.echo = false});
-  CtlResult r;
-  auto line = p.wait_line("ctl-exit=", d);
-  if (!line) throw std::runtime_error("sctprelayctl did not finish: " + cmd);
-  r.status = std::stoi(p.lines()[*line].substr(p.lines()[*line].find('=') + 1));
-  auto slurp = [](const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
-  r.out = slurp(dir.path() + "/out");
-  r.err = slurp(dir.path() + "/err");
-  r.json = nlohmann::json::parse(r.out, nullptr, false);
-  p.wait_exit(d);
-  return r;
 }
 
 uint16_t ports_for_test() {

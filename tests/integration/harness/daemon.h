@@ -7,8 +7,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "harness/process.h"
 
 namespace harness {
@@ -26,16 +24,7 @@ struct DaemonOptions {
   bool control_socket = true;
 };
 
-// What one run of sctprelayctl printed, and its exit status.
-struct CtlResult {
-  int status = -1;
-  std::string out;
-  std::string err;
-  nlohmann::json json;  // stdout parsed, when it is JSON (else discarded)
-};
-// Runs sctprelayctl --socket SOCKET ARGS... (its whole output), as `as_user` when given (runuser).
-CtlResult run_ctl(const std::string& socket, const std::vector<std::string>& args, Deadline d = soon(),
-                  const std::string& as_user = {});
+struct CtlResult;  // harness/ctl.h
 
 class Daemon {
  public:
@@ -59,7 +48,7 @@ class Daemon {
   // The control socket's path (empty when DaemonOptions::control_socket was false).
   const std::string& control_socket() const { return control_; }
   // sctprelayctl against this daemon: ctl({"routes", "--json"}).
-  CtlResult ctl(const std::vector<std::string>& args, Deadline d = soon()) { return run_ctl(control_, args, d); }
+  CtlResult ctl(const std::vector<std::string>& args, Deadline d = soon());  // harness/ctl.cpp
 
   // Rewrites the config file (its control socket kept), nothing more.
   void write_config(const std::string& yaml) { dir_.write("sctprelayd.yaml", with_control(yaml)); }
