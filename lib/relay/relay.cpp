@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "relay/address_match.h"
+#include "sctp/explain.h"
 #include "util/log.h"
 
 namespace sctprelay::relay {
@@ -96,14 +97,20 @@ bool Relay::open_listener(ListenerRt& l, std::string& error, std::error_code* wh
   opts.in_streams = l.cfg.in_streams;
   opts.rcvbuf = kListenerReceiveBuffer;
   opts.reuse_address = true;
-  l.socket = sctp::Socket::open(sctp::family_for(addrs), opts, ec);
-  if (!ec) l.socket.bind(addrs, ec);
-  // A deep backlog: INITs beyond it are dropped and retried only after RTO.Initial (3 s), which a
-  // burst of peers connecting at once (a restart of the far side) would all pay.
-  if (!ec) l.socket.listen(4096, ec);
+  const int family = sctp::family_for(addrs);
+  l.socket = sctp::Socket::open(family, opts, ec);
   if (ec) {
+    error = "listener " + l.cfg.name + ": " + sctp::explain_socket_error(ec, family);
+  } else if (!l.socket.bind(addrs, ec)) {
+    error = "listener " + l.cfg.name + ": " + sctp::explain_bind_error(ec, join(l.cfg.addresses), l.cfg.port);
+  } else if (
+      // A deep backlog: INITs beyond it are dropped and retried only after RTO.Initial (3 s), which
+      // a burst of peers connecting at once (a restart of the far side) would all pay.
+      !l.socket.listen(4096, ec)) {
     error = "listener " + l.cfg.name + " on " + join(l.cfg.addresses) + " port " + std::to_string(l.cfg.port) +
-            ": " + ec.message();
+            ": listen: " + ec.message();
+  }
+  if (ec) {
     if (why) *why = ec;
     l.socket.close();
     return false;

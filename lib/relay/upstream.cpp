@@ -5,6 +5,7 @@
 
 #include "relay/log_text.h"
 #include "relay/relay.h"
+#include "sctp/explain.h"
 #include "util/log.h"
 
 namespace sctprelay::relay {
@@ -58,8 +59,9 @@ void Relay::connect_upstream(Association& u) {
     o.sndbuf = static_cast<int>(std::max<std::size_t>(o.sndbuf, cfg_.limits.max_message_size));
     u.socket = sctp::Socket::open(sctp::family_for(addrs), o, ec);
     if (ec) {
-      note_error(destination_book(u.destination), "cannot open socket: " + ec.message());
-      LOG_ERROR("%s: cannot open socket: %s", u.label.c_str(), ec.message().c_str());
+      const std::string why = sctp::explain_socket_error(ec, sctp::family_for(addrs));
+      note_error(destination_book(u.destination), why);
+      LOG_ERROR("%s: %s", u.label.c_str(), why.c_str());
       schedule_reconnect(u);
       return;
     }
@@ -80,9 +82,9 @@ void Relay::connect_upstream(Association& u) {
   book.connect_attempts++;
   sctp_assoc_t id = u.socket.connect(addrs, ec);
   if (ec) {
-    note_error(book, "connect: " + ec.message());
-    LOG_WARN("%s: connect to %s port %u failed: %s", u.label.c_str(), join(d->addresses).c_str(), d->port,
-             ec.message().c_str());
+    const std::string why = sctp::explain_connect_error(ec, join(d->addresses) + " port " + std::to_string(d->port));
+    note_error(book, why);
+    LOG_WARN("%s: %s", u.label.c_str(), why.c_str());
     schedule_reconnect(u);
     return;
   }

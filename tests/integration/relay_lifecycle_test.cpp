@@ -201,7 +201,21 @@ TEST(RelayLifecycle, AListenerThatCannotBindStopsStartupWithExitCode3) {
   std::string path = dir.write("relay.yaml", with_ports(kOneWay, p));
   Process relay({SCTPRELAYD_BIN, "--config", path});
   EXPECT_EQ(relay.wait_exit(), 3);
-  EXPECT_TRUE(relay.wait_line("cannot start: listener in on 127.0.0.1 port", Deadline::in(std::chrono::milliseconds(1))));
+  // What failed, where, and what to do about it.
+  EXPECT_TRUE(relay.wait_line("cannot start: listener in: cannot bind 127.0.0.1:" + std::to_string(p) +
+                                  ": Address already in use: another socket already uses SCTP port",
+                              Deadline::in(std::chrono::milliseconds(1))));
+  EXPECT_TRUE(relay.wait_line("ss -Slnp", Deadline::in(std::chrono::milliseconds(1))));
+
+  // An address this host does not have.
+  std::string elsewhere = kOneWay;
+  elsewhere.replace(elsewhere.find("127.0.0.1"), 9, "192.0.2.77");
+  std::string other = dir.write("elsewhere.yaml", with_ports(elsewhere, p));
+  Process relay2({SCTPRELAYD_BIN, "--config", other});
+  EXPECT_EQ(relay2.wait_exit(), 3);
+  EXPECT_TRUE(relay2.wait_line("cannot start: listener in: cannot bind 192.0.2.77:" + std::to_string(p) +
+                                   ": Cannot assign requested address: 192.0.2.77 is not an address of this host",
+                               Deadline::in(std::chrono::milliseconds(1))));
 }
 
 TEST(RelayLifecycle, AbortAndShutdownAreBothAccountedFor) {
