@@ -28,7 +28,7 @@ readonly LISTEN_PORT=47100 PORT_A=47101 PORT_B=47102
 # `systemd-analyze security` of the installed unit may not rise above this (docs/systemd.md).
 readonly MAX_EXPOSURE=1.4
 # Emulated CPU: everything is slow, so every wait gets a generous deadline.
-readonly DEADLINE_S=60
+DEADLINE_S=60  # not readonly: one step waits longer
 readonly POLL_S=0.2
 
 WORK=$(mktemp -d /tmp/sctprelayd-operator.XXXXXX)
