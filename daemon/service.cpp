@@ -80,11 +80,14 @@ bool Service::start(std::string& error) {
   LOG_INFO("configuration %s loaded: %s", options_.config_path.c_str(), cfg_.summary().c_str());
   last_status_at_ = std::chrono::steady_clock::now();
   systemd::notify_ready(summary_line());
-  status_timer_ = dispatcher_.timer([this] {
-    publish_status();
+  // The STATUS line is for systemd alone: without it, nothing is gathered for nobody.
+  if (std::getenv("NOTIFY_SOCKET")) {
+    status_timer_ = dispatcher_.timer([this] {
+      publish_status();
+      status_timer_->arm(kStatusEvery);
+    });
     status_timer_->arm(kStatusEvery);
-  });
-  status_timer_->arm(kStatusEvery);
+  }
   return true;
 }
 

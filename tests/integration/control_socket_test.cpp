@@ -299,14 +299,7 @@ routes:
 TEST(ControlSocket, DisconnectShutsDownOrAbortsOneAssociationAndAssocsSaysWhy) {
   uint16_t p = ports_for_test();
   Peer sink = Peer::listen(p + 1);
-  Daemon relay(with_ports(R"(
-listeners:
-  - {name: in, addresses: [127.0.0.1], port: {P0}}
-destinations:
-  - {name: out, addresses: [127.0.0.1], port: {P1}}
-routes:
-  - {from: in, to: out}
-)", p));
+  Daemon relay(with_ports(kInToOut, p));
   ASSERT_TRUE(sink.wait_up());
   Peer first = Peer::connect(p), second = Peer::connect(p), third = Peer::connect(p);
   for (Peer* s : {&first, &second, &third}) ASSERT_TRUE(s->send(message(0), 0, 1));

@@ -269,14 +269,7 @@ routes:
 TEST(FaultPaths, SourcesKilledMidStreamAreCleanedUpWhileAnotherSourceCarriesOn) {
   uint16_t p = ports_for_test();
   Peer sink = Peer::listen(p + 1);
-  Daemon relay(with_ports(R"(
-listeners:
-  - {name: in, addresses: [127.0.0.1], port: {P0}}
-destinations:
-  - {name: out, addresses: [127.0.0.1], port: {P1}}
-routes:
-  - {from: in, to: out}
-)", p));
+  Daemon relay(with_ports(kInToOut, p));
   ASSERT_TRUE(sink.wait_up());
   ASSERT_TRUE(relay.saw("destination out up"));
 
