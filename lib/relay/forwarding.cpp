@@ -4,6 +4,23 @@
 #include "util/log.h"
 
 namespace sctprelay::relay {
+namespace {
+
+// A route's copy of a message (its stream and PPID rewritten as the route says), and where a
+// reply to it goes back to.
+inline void rewrite(const config::Route& r, const Association& from, const sctp::MessageInfo& in,
+                    sctp::MessageInfo& out, Origin& origin) {
+  out = in;
+  out.context = 0;
+  if (r.set_stream) out.stream = *r.set_stream;
+  if (r.set_ppid) out.ppid = *r.set_ppid;
+  origin.endpoint_id = from.id;
+  origin.stream = in.stream;
+  origin.restore_ppid = r.set_ppid.has_value();
+  origin.ppid = in.ppid;
+}
+
+}  // namespace
 
 void Relay::route_message(Association& from, sctp::MessageInfo info, Bytes data) {
   if (from.track_origins && return_to_origin(from, info, data)) return;
@@ -55,18 +72,51 @@ bool Relay::return_to_origin(Association& from, sctp::MessageInfo info, Bytes da
 
 void Relay::apply_route(int route, Association& from, const sctp::MessageInfo& in, Bytes data) {
   RouteRt& rt = routes_[static_cast<std::size_t>(route)];
-  const config::Route& r = *rt.cfg;
   rt.book->matched_messages++;
   rt.book->matched_bytes += data.size();
-  sctp::MessageInfo out = in;
-  out.context = 0;
-  if (r.set_stream) out.stream = *r.set_stream;
-  if (r.set_ppid) out.ppid = *r.set_ppid;
+  if (rt.any_drained) [[unlikely]]
+    return apply_route_drained(rt, from, in, data);
+  const config::Route& r = *rt.cfg;
+  sctp::MessageInfo out;
   Origin origin;
-  origin.endpoint_id = from.id;
-  origin.stream = in.stream;
-  origin.restore_ppid = r.set_ppid.has_value();
-  origin.ppid = in.ppid;
+  rewrite(r, from, in, out, origin);
+  const std::size_t n = rt.targets.size();
+  switch (r.mode) {
+    case config::RouteMode::Forward:
+      deliver_to(rt.targets[0], from, out, data, origin);
+      break;
+    case config::RouteMode::FanOut:
+      for (auto& t : rt.targets) deliver_to(t, from, out, data, origin);
+      break;
+    case config::RouteMode::Balance: {
+      std::size_t i;
+      if (r.balance == config::Balance::ByStream) {
+        // The same stream always goes the same way, so its order holds end to end.
+        i = in.stream % n;
+      } else {
+        // Round-robin over the targets that are up; when none is, the next in turn queues it.
+        i = rt.next++ % n;
+        for (std::size_t k = 0; k < n; ++k) {
+          const Target& t = rt.targets[(i + k) % n];
+          bool up = t.peer ? (t.peer->shared ? t.peer->shared->up : true) : (t.group && !t.group->members.empty());
+          if (up) {
+            i = (i + k) % n;
+            break;
+          }
+        }
+      }
+      deliver_to(rt.targets[i], from, out, data, origin);
+      break;
+    }
+  }
+}
+
+// The same with a target drained (sctprelayctl drain): the drained target is skipped.
+void Relay::apply_route_drained(RouteRt& rt, Association& from, const sctp::MessageInfo& in, Bytes data) {
+  const config::Route& r = *rt.cfg;
+  sctp::MessageInfo out;
+  Origin origin;
+  rewrite(r, from, in, out, origin);
   const std::size_t n = rt.targets.size();
   switch (r.mode) {
     case config::RouteMode::Forward:
@@ -141,7 +191,7 @@ void Relay::apply_default(Association& from, const sctp::MessageInfo& info, Byte
   deliver_to(fallback_, from, out, data, origin);
 }
 
-Association* Relay::pick(const Target& t, Association& from, uint16_t stream) {
+Association* Relay::pick_slow(const Target& t, Association& from, uint16_t stream) {
   if (t.peer) {
     if (t.peer->cfg.associations == config::UpstreamMode::PerSource) return per_source_upstream(*t.peer, from);
     return t.peer->shared;

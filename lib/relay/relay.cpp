@@ -354,6 +354,11 @@ void Relay::rebuild_routes() {
                                                                                 : Target{};
 }
 
+void Relay::refresh_drained() {
+  for (auto& rt : routes_)
+    rt.any_drained = std::any_of(rt.targets.begin(), rt.targets.end(), [](const Target& t) { return t.drained(); });
+}
+
 bool Relay::apply(const config::Config& next, std::string& error) {
   if (!apply_listeners(next, error)) return false;
   // Holds are rebuilt as traffic flows again under the new rules.
@@ -368,6 +373,7 @@ bool Relay::apply(const config::Config& next, std::string& error) {
   apply_destinations();
   rebuild_groups();
   rebuild_routes();
+  refresh_drained();
   queue_budget_.set_limit(cfg_.limits.max_queued_bytes);
   apply_admission_rules();
 

@@ -86,6 +86,7 @@ struct RouteRt {
   std::vector<Target> targets;
   std::size_t next = 0;
   RouteBook* book = nullptr;
+  bool any_drained = false;  // a target is drained: the slow path skips it (Relay::refresh_drained)
 };
 
 // Items read from one socket per readiness event before the others get a turn.
@@ -184,7 +185,14 @@ class Relay {
   bool return_to_origin(Association& from, sctp::MessageInfo info, Bytes data);
   void apply_route(int route, Association& from, const sctp::MessageInfo& info, Bytes data);
   void apply_default(Association& from, const sctp::MessageInfo& info, Bytes data);
-  Association* pick(const Target& t, Association& from, uint16_t stream);
+  // Which association of target `t` carries a message (a shared peer's is the common case).
+  Association* pick(const Target& t, Association& from, uint16_t stream) {
+    if (t.peer && t.peer->cfg.associations == config::UpstreamMode::Shared) return t.peer->shared;
+    return pick_slow(t, from, stream);
+  }
+  Association* pick_slow(const Target& t, Association& from, uint16_t stream);
+  void apply_route_drained(RouteRt& rt, Association& from, const sctp::MessageInfo& in, Bytes data);
+  void refresh_drained();  // after a drain or a reload: which routes have a drained target
   // Hands a routed copy to target `t`, counting it on the target's book.
   void deliver_to(const Target& t, Association& from, const sctp::MessageInfo& info, Bytes data,
                   const Origin& origin);

@@ -283,6 +283,7 @@ bool Relay::set_drained(const std::string& name, bool drained, std::string& erro
     LOG_INFO("destination %s %s", name.c_str(),
              drained ? "drained: routes send it nothing new, its queue empties" : "undrained: back in service");
   b.drained = drained;
+  refresh_drained();
   return true;
 }
 
