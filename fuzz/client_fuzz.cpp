@@ -5,17 +5,21 @@
 //
 // Besides crashes and sanitizer reports it checks what the parsers promise: accepted options are
 // consistent (a port, hosts, a stream range that an association can have, no contradicting
-// options, a timeout the clock can hold), generated messages of the accepted size pass their own
-// verification, lines come out without newlines and never empty, and JSON output escapes every
-// control character.
+// options, a timeout the clock can hold, a rate the pacer keeps to), generated messages of the
+// accepted size pass their own verification, lines come out without newlines and never empty, and
+// JSON output is one line of valid JSON that escapes every control character.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "../tools/client/options.h"
 #include "../tools/client/output.h"
+#include "../tools/client/pacer.h"
 #include "../tools/client/payload.h"
 #include "../tools/client/waiting.h"
 #include "byte_reader.h"
@@ -85,10 +89,30 @@ void check_output(const uint8_t* data, std::size_t size) {
   client::describe_message(r, info, data, size, size > 2 && (data[2] & 1));
   const std::string text(reinterpret_cast<const char*>(data), size);
   r.add("text", text).add("list", client::split_list(text));
-  check(no_control_bytes(r.json()), "JSON output escapes every control character");
+  const std::string json = r.json();
+  check(no_control_bytes(json), "JSON output escapes every control character");
+  check(nlohmann::json::accept(json), "JSON output is valid JSON");
   (void)r.human();
   for (const auto& item : client::split_list(text))
     check(!item.empty() && item.find(',') == std::string::npos, "list items are non-empty, without commas");
+}
+
+// The first messages of a paced send: none before its slot, the first `burst` at once.
+void check_pacer(const client::SendOptions& o) {
+  using namespace std::chrono;
+  const auto start = client::Clock::time_point(seconds(1));
+  client::Pacer pacer(o.rate, o.burst, start);
+  check(pacer.paced() == (o.rate > 0), "--rate paces");
+  const uint64_t burst = pacer.burst();
+  check(burst >= 1, "the bucket holds at least one message");
+  auto now = start;
+  for (uint64_t k = 0; k < 4; ++k) {
+    const auto at = pacer.next(now);
+    if (k < burst) check(at <= now, "the first --burst messages go at once");
+    if (at > now) now = at;
+    check(pacer.next(now) <= now, "at its time a message may go");
+    pacer.sent(now);
+  }
 }
 
 }  // namespace
@@ -98,21 +122,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   const std::vector<std::string> args = split_args(data + 1, size - 1);
   if (data[0] & 1) {
     client::ListenOptions o;
-    if (client::parse_listen(args, o).empty()) {
+    if (client::parse_listen(args, o).ok()) {
       check(!o.bind.empty(), "listen binds somewhere");
-      (void)client::Deadline(o.timeout_s).remaining_ms();
+      (void)client::Deadline(o.timeout_s).at();
       check(o.streams >= 1 && o.max_size >= 1, "listen's counts are at least 1");
     }
   } else {
     client::SendOptions o;
-    if (client::parse_send(args, o).empty()) {
+    if (client::parse_send(args, o).ok()) {
       check(!o.hosts.empty() && o.port != 0, "send has a peer");
       check(!(o.count && !o.file.empty()), "--count and --file exclude each other");
       check(!o.verify || o.wait_replies > 0, "--verify comes with --wait-replies");
       check(o.size >= 1 && o.streams >= 1 && o.max_size >= 1, "send's sizes and counts are at least 1");
       check(o.timeout_s > 0, "the timeout is positive");
-      (void)client::Deadline(o.timeout_s).remaining_ms();
+      check(o.rate >= 0 && o.rate <= 1e9, "the rate is one the pacer can keep");
+      check(o.burst == 0 || o.rate > 0, "--burst comes with --rate");
+      (void)client::Deadline(o.timeout_s).at();
       check_generated(o);
+      check_pacer(o);
     }
   }
   // The same bytes as a payload.

@@ -27,17 +27,20 @@ int remaining_ms(Clock::time_point deadline) {
   return ms <= 0 ? 0 : int(ms);
 }
 
-// A child process running the client, with its stdin and stdout as pipes.
+// A child process running the client, with its stdin and stdout as pipes (and its stderr too
+// when asked for; else it shares the test's).
 class Child {
  public:
-  explicit Child(const std::vector<std::string>& args) {
+  explicit Child(const std::vector<std::string>& args, bool capture_stderr = false) {
     ::signal(SIGPIPE, SIG_IGN);  // a child that exited early must not kill the test
-    int in[2], out[2];
+    int in[2], out[2], err[2] = {-1, -1};
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return;
+    if (capture_stderr && pipe2(err, O_CLOEXEC) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
       dup2(in[0], 0);
       dup2(out[1], 1);
+      if (capture_stderr) dup2(err[1], 2);
       std::vector<char*> argv;
       std::string bin = CLIENT_BIN;
       argv.push_back(bin.data());
@@ -49,8 +52,10 @@ class Child {
     }
     close(in[0]);
     close(out[1]);
+    if (capture_stderr) close(err[1]);
     stdin_ = in[1];
     stdout_ = out[0];
+    stderr_ = err[0];
     pidfd_ = int(syscall(SYS_pidfd_open, pid_, 0));
   }
   Child(const Child&) = delete;
@@ -60,7 +65,7 @@ class Child {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
-    for (int fd : {stdin_, stdout_, pidfd_})
+    for (int fd : {stdin_, stdout_, stderr_, pidfd_})
       if (fd >= 0) close(fd);
   }
 
@@ -112,9 +117,22 @@ class Child {
 
   const std::string& output() const { return output_; }
 
+  // Everything the child wrote to stderr (captured), read until it closes it.
+  std::string stderr_text(Clock::time_point deadline) {
+    std::string text;
+    char chunk[4096];
+    for (;;) {
+      pollfd p{stderr_, POLLIN, 0};
+      if (stderr_ < 0 || poll(&p, 1, remaining_ms(deadline)) <= 0) return text;
+      ssize_t n = read(stderr_, chunk, sizeof chunk);
+      if (n <= 0) return text;
+      text.append(chunk, n);
+    }
+  }
+
  private:
   pid_t pid_ = -1;
-  int stdin_ = -1, stdout_ = -1, pidfd_ = -1;
+  int stdin_ = -1, stdout_ = -1, stderr_ = -1, pidfd_ = -1;
   int status_ = -1;
   std::string buffer_, output_;
 };
@@ -291,9 +309,106 @@ TEST(ClientTool, RefusedAssociationExits2) {
   ASSERT_TRUE(probe.bind({any}, ec));
   uint16_t port = probe.local_addresses().at(0).port();
   probe.close();
-  Child sender({"send", "127.0.0.1", std::to_string(port), "--timeout", "10"});
+  Child sender({"send", "127.0.0.1", std::to_string(port), "--timeout", "10"}, true);
   sender.close_stdin();  // no messages: the association attempt alone decides
   EXPECT_EQ(sender.wait(Clock::now() + kWait), 2);
+  // The operator is told what it means.
+  const std::string err = sender.stderr_text(Clock::now() + kWait);
+  EXPECT_NE(err.find("cannot connect to 127.0.0.1:" + std::to_string(port)), std::string::npos) << err;
+  EXPECT_NE(err.find("nothing accepts SCTP associations there"), std::string::npos) << err;
+}
+
+TEST(ClientTool, BindFailuresAreExplained) {
+  // An address this host does not have (TEST-NET-1).
+  Child stranger({"listen", "0", "--bind", "192.0.2.1"}, true);
+  EXPECT_EQ(stranger.wait(Clock::now() + kWait), 2);
+  std::string err = stranger.stderr_text(Clock::now() + kWait);
+  EXPECT_NE(err.find("192.0.2.1 is not an address of this host"), std::string::npos) << err;
+  EXPECT_NE(err.find("ip -brief address"), std::string::npos) << err;
+
+  // A port another listener has.
+  Child first({"listen", "0", "--bind", "127.0.0.1", "--json"});
+  uint16_t port = start_listener(first);
+  ASSERT_NE(port, 0);
+  Child second({"listen", std::to_string(port), "--bind", "127.0.0.1"}, true);
+  EXPECT_EQ(second.wait(Clock::now() + kWait), 2);
+  err = second.stderr_text(Clock::now() + kWait);
+  EXPECT_NE(err.find("SCTP port " + std::to_string(port)), std::string::npos) << err;
+  EXPECT_NE(err.find("ss -Slnp"), std::string::npos) << err;
+  first.signal(SIGTERM);
+  EXPECT_EQ(first.wait(Clock::now() + kWait), 0);
+}
+
+// "[  1.0 s] sent 20 (20/s, 0.00 MB/s) replies 0"
+const std::regex kSendProgress(R"(^\[ *[0-9]+\.[0-9] s\] sent [0-9]+ \([0-9.]+/s, [0-9.]+ MB/s\) replies [0-9]+$)");
+const std::regex kListenProgress(R"(^\[ *[0-9]+\.[0-9] s\] received [0-9]+ \([0-9.]+/s, [0-9.]+ MB/s\)$)");
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  for (auto nl = text.find('\n'); nl != std::string::npos; start = nl + 1, nl = text.find('\n', start))
+    lines.push_back(text.substr(start, nl - start));
+  return lines;
+}
+
+std::size_t count_matching(const std::vector<std::string>& lines, const std::regex& re) {
+  std::size_t n = 0;
+  for (const auto& l : lines) n += std::regex_match(l, re) ? 1 : 0;
+  return n;
+}
+
+TEST(ClientTool, RatePacesMessagesInOrderAndProgressGoesToStderr) {
+  // 40 messages at 20/s with a burst of 5: the last one may not go before (40 - 5) / 20 = 1.75 s.
+  constexpr int kCount = 40;
+  const auto kAtLeast = std::chrono::milliseconds(1750);
+  Child listener({"listen", "0", "--bind", "127.0.0.1", "--json", "--count", std::to_string(kCount), "--timeout",
+                  "60", "--progress"},
+                 true);
+  uint16_t port = start_listener(listener);
+  ASSERT_NE(port, 0);
+  const auto started = Clock::now();
+  Child sender({"send", "127.0.0.1", std::to_string(port), "--count", std::to_string(kCount), "--rate", "20",
+                "--burst", "5", "--json", "--progress"},
+               true);
+  auto out = sender.rest(Clock::now() + kWait);
+  ASSERT_EQ(sender.wait(Clock::now() + kWait), 0) << sender.output();
+  const auto took = Clock::now() - started;
+  EXPECT_GE(took, kAtLeast);  // a lower bound only: emulation may make it take longer
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(field(out.back(), "sent"), std::to_string(kCount)) << out.back();
+  EXPECT_GE(std::stoll(field(out.back(), "elapsed_ms")), kAtLeast.count()) << out.back();
+  // stdout stays JSON: the progress lines go to stderr alone.
+  for (const auto& line : out) EXPECT_EQ(line.rfind("{\"event\":", 0), 0u) << line;
+  const std::string err = sender.stderr_text(Clock::now() + kWait);
+  EXPECT_GE(count_matching(lines_of(err), kSendProgress), 1u) << err;
+
+  // Every message arrived, in the order sent (one stream).
+  auto messages = read_messages(listener, kCount);
+  ASSERT_EQ(messages.size(), std::size_t(kCount)) << listener.output();
+  for (int i = 0; i < kCount; ++i)
+    EXPECT_EQ(field(messages[i], "data").rfind("seq=" + std::to_string(i) + " stream=0 ", 0), 0u) << messages[i];
+  listener.rest(Clock::now() + kWait);
+  ASSERT_EQ(listener.wait(Clock::now() + kWait), 0) << listener.output();
+  for (const auto& line : lines_of(listener.output())) EXPECT_EQ(line.rfind("{\"event\":", 0), 0u) << line;
+  const std::string listener_err = listener.stderr_text(Clock::now() + kWait);
+  EXPECT_GE(count_matching(lines_of(listener_err), kListenProgress), 1u) << listener_err;
+}
+
+TEST(ClientTool, NoProgressUnlessAskedWhereStderrIsNoTerminal) {
+  Child listener({"listen", "0", "--bind", "127.0.0.1", "--json", "--count", "12", "--timeout", "60"}, true);
+  uint16_t port = start_listener(listener);
+  ASSERT_NE(port, 0);
+  // 1.1 s of sending: long enough for a progress line, were there one.
+  Child sender({"send", "127.0.0.1", std::to_string(port), "--count", "12", "--rate", "10", "--burst", "1"}, true);
+  sender.rest(Clock::now() + kWait);
+  ASSERT_EQ(sender.wait(Clock::now() + kWait), 0) << sender.output();
+  const std::string err = sender.stderr_text(Clock::now() + kWait);
+  EXPECT_EQ(count_matching(lines_of(err), kSendProgress), 0u) << err;
+  EXPECT_EQ(read_messages(listener, 12).size(), 12u) << listener.output();
+  listener.rest(Clock::now() + kWait);
+  EXPECT_EQ(listener.wait(Clock::now() + kWait), 0);
+  const std::string listener_err = listener.stderr_text(Clock::now() + kWait);
+  EXPECT_EQ(count_matching(lines_of(listener_err), kListenProgress), 0u) << listener_err;
 }
 
 TEST(ClientTool, ListenTimeoutExits3) {
@@ -344,6 +459,9 @@ TEST(ClientTool, UsageErrorsExit1) {
            {"listen", "5000", "--bogus"},
            {"listen", "5000", "--count"},
            {"listen", "99999"},
+           {"send", "127.0.0.1", "5000", "--rate", "0"},
+           {"send", "127.0.0.1", "5000", "--burst", "3"},
+           {"listen", "5000", "--progress=yes"},
        }) {
     Child c(args);
     std::string joined;

@@ -3,12 +3,15 @@
 #include <poll.h>
 
 #include <deque>
+#include <optional>
 
 #include "commands.h"
 #include "events.h"
 #include "exit_codes.h"
 #include "output.h"
 #include "payload.h"
+#include "progress.h"
+#include "sctp/explain.h"
 #include "util/log.h"
 #include "waiting.h"
 
@@ -33,6 +36,7 @@ class ListenSession {
   void read_available();
   void on_message();
   void flush_echoes();
+  void report_progress();
   int finish(int status);
 
   const ListenOptions& o_;
@@ -40,6 +44,7 @@ class ListenSession {
   sctp::Socket sock_;
   sctp::Received rx_;
   std::deque<Echo> echoes_;
+  std::optional<ProgressMeter> progress_;  // from the start of listening, with --progress
   uint64_t messages_ = 0, bytes_ = 0, invalid_ = 0, oversize_ = 0;
   bool error_ = false;
 };
@@ -54,12 +59,19 @@ int ListenSession::open() {
   }
   sctp::SocketOptions so;
   so.in_streams = so.out_streams = o_.streams;
-  sock_ = sctp::Socket::open(sctp::family_for(addrs), so, ec);
+  const int family = sctp::family_for(addrs);
+  sock_ = sctp::Socket::open(family, so, ec);
   if (!sock_) {
-    LOG_ERROR("cannot open SCTP socket: %s", ec.message().c_str());
+    LOG_ERROR("%s", sctp::explain_socket_error(ec, family).c_str());
     return kExitNetwork;
   }
-  if (!sock_.bind(addrs, ec) || !sock_.listen(128, ec)) {
+  if (!sock_.bind(addrs, ec)) {
+    std::string list;
+    for (const auto& a : o_.bind) list += (list.empty() ? "" : ",") + a;
+    LOG_ERROR("%s", sctp::explain_bind_error(ec, list, o_.port).c_str());
+    return kExitNetwork;
+  }
+  if (!sock_.listen(128, ec)) {
     LOG_ERROR("cannot listen on %s: %s", addrs[0].to_string().c_str(), ec.message().c_str());
     return kExitNetwork;
   }
@@ -121,6 +133,12 @@ void ListenSession::flush_echoes() {
   }
 }
 
+void ListenSession::report_progress() {
+  if (!progress_) return;
+  if (auto interval = progress_->tick(Clock::now(), messages_, bytes_))
+    print_progress(listen_progress_line(*interval, messages_));
+}
+
 int ListenSession::finish(int status) {
   if (status == kExitOk && invalid_ > 0) status = kExitMismatch;
   Record r("summary");
@@ -134,23 +152,27 @@ int ListenSession::finish(int status) {
 int ListenSession::run() {
   catch_stop_signals();
   if (int rc = open(); rc != kExitOk) return rc;
+  if (progress_wanted(o_.progress, false)) progress_.emplace(Clock::now());
   while (!done()) {
     short events = 0;
     if (echoes_.size() < kMaxQueuedEchoes && !(o_.count && messages_ >= o_.count)) events |= POLLIN;
     if (!echoes_.empty()) events |= POLLOUT;
     short revents = 0;
-    switch (wait_fd(sock_.fd(), events, deadline_, revents)) {
+    const Clock::time_point wake = progress_ ? progress_->next() : Clock::time_point::max();
+    switch (wait_fd(sock_.fd(), events, deadline_, revents, wake)) {
       case Wait::Timeout:
         LOG_ERROR("timed out after %llu messages", (unsigned long long)messages_);
         return finish(kExitTimeout);
       case Wait::Stopped: return finish(kExitOk);
       case Wait::Error: return finish(kExitNetwork);
-      case Wait::Ready: break;
+      case Wait::Ready:
+      case Wait::Wake: break;
     }
     if (revents & POLLOUT) flush_echoes();
     if (revents & (POLLIN | POLLERR | POLLHUP)) read_available();
     if (error_) return finish(kExitNetwork);
     flush_echoes();  // echoes of what was just read go out without waiting for POLLOUT
+    report_progress();
   }
   // Closing the socket shuts the associations down gracefully, after the echoes are delivered.
   return finish(kExitOk);

@@ -1,58 +1,38 @@
-// sctprelay-client: sends test messages to an SCTP peer and listens for them (docs/client.md).
+// sctprelay-client: sends test messages to an SCTP peer and listens for them (docs/client.md,
+// sctprelay-client(1)).
 #include <signal.h>
 
 #include <cstdio>
-#include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
 #include "commands.h"
 #include "exit_codes.h"
+#include "options.h"
 #include "util/log.h"
-
-namespace {
-
-const char* kUsage =
-    "usage:\n"
-    "  sctprelay-client send [OPTIONS] HOST[,HOST...] PORT\n"
-    "      messages from stdin lines (default), --file F lines, or --count N --size S generated\n"
-    "      --stream N | --streams A-B   stream (or round-robin range), default 0\n"
-    "      --ppid N  --unordered  --local ADDR[,ADDR...]  --init-streams N\n"
-    "      --wait-replies N  --verify (replies must equal sent messages)\n"
-    "      --timeout SEC (default 10)  --json  --hex  --max-size BYTES\n"
-    "  sctprelay-client listen [OPTIONS] PORT\n"
-    "      --bind ADDR[,ADDR...] (default 0.0.0.0)  --count N  --timeout SEC  --echo\n"
-    "      --verify (messages must be `send --count` ones)  --streams N  --json  --hex  --max-size BYTES\n"
-    "exit status: 0 ok, 1 usage, 2 network/association error, 3 timeout, 4 verification failed\n";
-
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "sctprelay-client: %s\n%s", message.c_str(), kUsage);
-  return sctprelay::client::kExitUsage;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace sctprelay::client;
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   signal(SIGPIPE, SIG_IGN);
   sctprelay::log::set_timestamps(true);  // a terminal tool: "hh:mm:ss.mmm error: ..." on stderr
-  if (argc < 2) return usage_error("no command given");
-  std::string command = argv[1];
-  std::vector<std::string> args(argv + 2, argv + argc);
-  if (command == "-h" || command == "--help" || command == "help") {
-    std::fputs(kUsage, stdout);
-    return kExitOk;
+  try {
+    SendOptions send;
+    ListenOptions listen;
+    const ParseResult parsed = parse_command_line(std::vector<std::string>(argv + 1, argv + argc), send, listen);
+    switch (parsed.status) {
+      case ParseResult::Status::Help:
+        std::fputs(parsed.text.c_str(), stdout);
+        return kExitOk;
+      case ParseResult::Status::UsageError:
+        std::fprintf(stderr, "sctprelay-client: %s\n%s", parsed.text.c_str(), usage_hint(parsed.command).c_str());
+        return kExitUsage;
+      case ParseResult::Status::Run: break;
+    }
+    return parsed.command == Command::Send ? run_send(send) : run_listen(listen);
+  } catch (const std::exception& e) {
+    LOG_ERROR("%s", e.what());
+    return kExitNetwork;
   }
-  if (command == "send") {
-    SendOptions o;
-    if (auto err = parse_send(args, o); !err.empty()) return usage_error(err);
-    return run_send(o);
-  }
-  if (command == "listen") {
-    ListenOptions o;
-    if (auto err = parse_listen(args, o); !err.empty()) return usage_error(err);
-    return run_listen(o);
-  }
-  return usage_error("unknown command '" + command + "'");
 }

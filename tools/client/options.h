@@ -1,4 +1,4 @@
-// Command-line options of the two subcommands and their parser.
+// Command-line options of the two subcommands and their parser (CLI11).
 #pragma once
 
 #include <cstddef>
@@ -7,6 +7,9 @@
 #include <vector>
 
 namespace sctprelay::client {
+
+// --progress / --no-progress; Auto: send shows progress when stderr is a terminal, listen does not.
+enum class ProgressMode { Auto, On, Off };
 
 struct SendOptions {
   std::vector<std::string> hosts;  // peer addresses (multi-homed peer: several)
@@ -21,12 +24,15 @@ struct SendOptions {
   uint64_t count = 0;              // --count: generated messages (0: read lines)
   std::size_t size = 100;          // --size: bytes per generated message
   uint64_t wait_replies = 0;       // --wait-replies
-  double timeout_s = 10;           // --timeout: the whole run
+  double timeout_s = 10;           // --timeout: the whole run, less the time --rate holds messages back
   bool json = false;
   bool hex = false;
   bool verify = false;             // replies must be copies of sent messages
   uint16_t streams = 16;           // --init-streams: INITMSG stream counts (raised to cover --streams)
   std::size_t max_size = 16u << 20;
+  double rate = 0;                 // --rate: messages per second (0: as fast as the association takes them)
+  uint64_t burst = 0;              // --burst: messages that may go back to back (0: default_burst(rate))
+  ProgressMode progress = ProgressMode::Auto;
 };
 
 struct ListenOptions {
@@ -40,11 +46,32 @@ struct ListenOptions {
   bool verify = false;             // messages must be generated ones (send --count)
   uint16_t streams = 16;           // --streams: INITMSG in/out stream counts
   std::size_t max_size = 16u << 20;
+  ProgressMode progress = ProgressMode::Auto;
 };
 
-// Each returns an empty string on success, else the message for a usage error.
-std::string parse_send(const std::vector<std::string>& args, SendOptions& out);
-std::string parse_listen(const std::vector<std::string>& args, ListenOptions& out);
+enum class Command { None, Send, Listen };
+
+struct ParseResult {
+  enum class Status {
+    Run,         // the options are filled in: run `command`
+    Help,        // help was asked for: `text` is it (for stdout, exit status 0)
+    UsageError,  // `text` is the one-line reason (for stderr, with usage_hint(command))
+  };
+  Status status = Status::Run;
+  Command command = Command::None;
+  std::string text;
+  bool ok() const { return status == Status::Run; }
+};
+
+// The whole command line after the program name: `send ...`, `listen ...`, `help [COMMAND]` or
+// `--help`. Fills in `send` or `listen`, whichever the command is.
+ParseResult parse_command_line(const std::vector<std::string>& args, SendOptions& send, ListenOptions& listen);
+// One subcommand's arguments, after its name.
+ParseResult parse_send(const std::vector<std::string>& args, SendOptions& out);
+ParseResult parse_listen(const std::vector<std::string>& args, ListenOptions& out);
+
+// The usage line(s) to print after a usage error of `command` (None: both commands).
+std::string usage_hint(Command command);
 
 // "a,b,c" -> {"a","b","c"}
 std::vector<std::string> split_list(const std::string& text);

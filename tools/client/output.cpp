@@ -3,10 +3,12 @@
 
 #include <cstdio>
 
-#include "sha256.h"
+#include "digest.h"
 
 namespace sctprelay::client {
 namespace {
+
+using Json = nlohmann::ordered_json;
 
 bool printable(const uint8_t* data, std::size_t len) {
   for (std::size_t i = 0; i < len; ++i)
@@ -14,71 +16,41 @@ bool printable(const uint8_t* data, std::size_t len) {
   return true;
 }
 
-// `"text"`, escaped; built by appending (GCC 12 -O3 warns falsely, -Wrestrict, about `"\"" + s`).
-std::string json_string(const std::string& s) {
-  std::string out(1, '"');
-  out += json_escape(s);
-  out += '"';
-  return out;
-}
+// Compact, and invalid UTF-8 replaced rather than thrown at: payload text is whatever arrived.
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
+// A word as it is when it needs no quotes, else as a JSON string.
 std::string quoted_if_needed(const std::string& s) {
   if (!s.empty() && s.find_first_of(" \"=") == std::string::npos) return s;
-  return json_string(s);
+  return dump(Json(s));
 }
 
 }  // namespace
 
-std::string json_escape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += char(c);
-        }
-    }
-  }
-  return out;
-}
-
 Record& Record::add(const std::string& key, const std::string& text) {
-  fields_.push_back({key, json_string(text), quoted_if_needed(text)});
+  fields_.push_back({key, Json(text), quoted_if_needed(text)});
   return *this;
 }
 
 Record& Record::add(const std::string& key, uint64_t n) {
-  fields_.push_back({key, std::to_string(n), std::to_string(n)});
+  fields_.push_back({key, Json(n), std::to_string(n)});
   return *this;
 }
 
 Record& Record::add(const std::string& key, int64_t n) {
-  fields_.push_back({key, std::to_string(n), std::to_string(n)});
+  fields_.push_back({key, Json(n), std::to_string(n)});
   return *this;
 }
 
 Record& Record::add_bool(const std::string& key, bool b) {
-  fields_.push_back({key, b ? "true" : "false", b ? "yes" : "no"});
+  fields_.push_back({key, Json(b), b ? "yes" : "no"});
   return *this;
 }
 
 Record& Record::add(const std::string& key, const std::vector<std::string>& list) {
-  std::string json = "[", human;
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    json += (i ? ",\"" : "\"") + json_escape(list[i]) + "\"";
-    human += (i ? "," : "") + list[i];
-  }
-  fields_.push_back({key, json + "]", human});
+  std::string human;
+  for (std::size_t i = 0; i < list.size(); ++i) human += (i ? "," : "") + list[i];
+  fields_.push_back({key, Json(list), human});
   return *this;
 }
 
@@ -93,10 +65,11 @@ Record& Record::human_only() {
 }
 
 std::string Record::json() const {
-  std::string out = "{\"event\":\"" + json_escape(event_) + "\"";
+  Json j = Json::object();
+  j["event"] = event_;
   for (const auto& f : fields_)
-    if (f.in_json) out += ",\"" + f.key + "\":" + f.json;
-  return out + "}";
+    if (f.in_json) j[f.key] = f.json;
+  return dump(j);
 }
 
 std::string Record::human() const {

@@ -1,5 +1,6 @@
-// Output lines: each is a Record of key/value fields rendered either as one JSON object or as
-// human-readable `key=value` words, printed and flushed at once so a parent process reads it live.
+// Output lines: each is a Record of key/value fields rendered either as one JSON object
+// (nlohmann-json, fields in the order they were added) or as human-readable `key=value` words,
+// printed and flushed at once so a parent process reads it live.
 #pragma once
 
 #include <cstddef>
@@ -7,6 +8,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "sctp/socket.h"
 
@@ -30,12 +33,16 @@ class Record {
   Record& json_only();
   Record& human_only();
 
+  // One line, no newline. Bytes that are not UTF-8 come out as U+FFFD; control characters are
+  // escaped.
   std::string json() const;
   std::string human() const;
 
  private:
   struct Field {
-    std::string key, json, human;
+    std::string key;
+    nlohmann::ordered_json json;
+    std::string human;
     bool in_json = true, in_human = true;
   };
   std::string event_;
@@ -52,6 +59,5 @@ void describe_message(Record& r, const sctp::MessageInfo& info, const uint8_t* d
                       bool hex);
 
 std::vector<std::string> to_strings(const std::vector<sctp::Address>& addrs);
-std::string json_escape(const std::string& text);
 
 }  // namespace sctprelay::client

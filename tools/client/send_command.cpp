@@ -1,19 +1,24 @@
-// `send`: one association to a (multi-homed) peer; send every message, wait for replies or for
-// the sender-dry event, then shut down gracefully.
+// `send`: one association to a (multi-homed) peer; send every message (paced with --rate), wait
+// for replies or for the sender-dry event, then shut down gracefully.
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include "commands.h"
+#include "digest.h"
 #include "events.h"
 #include "exit_codes.h"
 #include "output.h"
+#include "pacer.h"
 #include "payload.h"
-#include "sha256.h"
+#include "progress.h"
+#include "sctp/explain.h"
 #include "util/log.h"
 #include "waiting.h"
 
@@ -30,13 +35,17 @@ class SendSession {
   int prepare(std::vector<sctp::Address>& peers);
   int connect(const std::vector<sctp::Address>& peers);
   int send_all(MessageSource& source);
+  // Waits until the pacer lets the next message go; that time does not count against --timeout.
+  int wait_for_slot(const Pacer& pacer);
   int wait_replies();
   int wait_dry();
   int close();
-  // Waits for the socket (POLLIN plus `extra`) and reads what is there; an exit status on
-  // timeout/error, 0 otherwise.
-  int wait_and_drain(short extra, short* revents = nullptr);
+  // Waits for the socket (POLLIN plus `extra`) until `wake` at the latest, reads what is there and
+  // prints progress when it is due; an exit status on timeout/error, 0 otherwise (also when it
+  // woke up with nothing to do).
+  int wait_and_drain(short extra, Clock::time_point wake = Clock::time_point::max());
   void drain();
+  void report_progress();
   void on_reply();
   void on_notification();
   bool gone() const { return lost_ || shutdown_done_ || error_; }
@@ -44,7 +53,9 @@ class SendSession {
 
   const SendOptions& o_;
   Deadline deadline_;
-  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  Clock::time_point started_ = Clock::now();
+  std::optional<ProgressMeter> progress_;  // from the start of sending, when progress is wanted
+  std::string peer_text_;                   // the first peer address, for messages
   sctp::Socket sock_;
   sctp::Received rx_;
   sctp_assoc_t assoc_ = 0;
@@ -66,17 +77,21 @@ int SendSession::prepare(std::vector<sctp::Address>& peers) {
     LOG_ERROR("bad local address '%s'", bad.c_str());
     return kExitUsage;
   }
+  peer_text_ = peers[0].to_string();
   auto all = peers;
   all.insert(all.end(), local.begin(), local.end());
   sctp::SocketOptions so;
   so.out_streams = so.in_streams = std::max<uint16_t>(o_.streams, uint16_t(o_.stream_last + 1));
-  sock_ = sctp::Socket::open(sctp::family_for(all), so, ec);
+  const int family = sctp::family_for(all);
+  sock_ = sctp::Socket::open(family, so, ec);
   if (!sock_) {
-    LOG_ERROR("cannot open SCTP socket: %s", ec.message().c_str());
+    LOG_ERROR("%s", sctp::explain_socket_error(ec, family).c_str());
     return kExitNetwork;
   }
   if (!local.empty() && !sock_.bind(local, ec)) {
-    LOG_ERROR("cannot bind %s: %s", o_.local[0].c_str(), ec.message().c_str());
+    std::string list;
+    for (const auto& a : o_.local) list += (list.empty() ? "" : ",") + a;
+    LOG_ERROR("%s", sctp::explain_bind_error(ec, list, 0).c_str());
     return kExitNetwork;
   }
   return kExitOk;
@@ -137,16 +152,24 @@ void SendSession::drain() {
   }
 }
 
-int SendSession::wait_and_drain(short extra, short* revents) {
+void SendSession::report_progress() {
+  if (!progress_) return;
+  if (auto interval = progress_->tick(Clock::now(), sent_, bytes_))
+    print_progress(send_progress_line(*interval, sent_, replies_));
+}
+
+int SendSession::wait_and_drain(short extra, Clock::time_point wake) {
+  if (progress_) wake = std::min(wake, progress_->next());
   short got = 0;
-  switch (wait_fd(sock_.fd(), POLLIN | extra, deadline_, got)) {
+  switch (wait_fd(sock_.fd(), POLLIN | extra, deadline_, got, wake)) {
     case Wait::Timeout: return kExitTimeout;
     case Wait::Error:
     case Wait::Stopped: return kExitNetwork;
-    case Wait::Ready: break;
+    case Wait::Ready:
+    case Wait::Wake: break;
   }
-  if (revents) *revents = got;
   if (got & (POLLIN | POLLERR | POLLHUP)) drain();
+  report_progress();
   return kExitOk;
 }
 
@@ -154,25 +177,55 @@ int SendSession::connect(const std::vector<sctp::Address>& peers) {
   std::error_code ec;
   assoc_ = sock_.connect(peers, ec);
   if (ec) {
-    LOG_ERROR("connect to %s failed: %s", peers[0].to_string().c_str(), ec.message().c_str());
+    LOG_ERROR("%s", sctp::explain_connect_error(ec, peer_text_).c_str());
     return kExitNetwork;
   }
   while (!up_) {
-    if (refused_ || gone()) {
-      LOG_ERROR("association to %s could not be established", peers[0].to_string().c_str());
+    if (refused_) {
+      // CANT_STR_ASSOC: with the usual INIT retries (minutes of them) this is the peer's ABORT,
+      // i.e. nothing listens on that port.
+      LOG_ERROR("%s", sctp::explain_connect_error(std::make_error_code(std::errc::connection_refused),
+                                                  peer_text_).c_str());
+      return kExitNetwork;
+    }
+    if (gone()) {
+      LOG_ERROR("association to %s could not be established", peer_text_.c_str());
       return kExitNetwork;
     }
     if (int rc = wait_and_drain(0); rc != kExitOk) {
-      LOG_ERROR("no association to %s within the timeout", peers[0].to_string().c_str());
+      if (rc == kExitTimeout)
+        LOG_ERROR("no association within the timeout: %s",
+                  sctp::explain_connect_error(std::make_error_code(std::errc::timed_out), peer_text_).c_str());
+      else
+        LOG_ERROR("no association to %s", peer_text_.c_str());
       return kExitNetwork;
     }
   }
   return kExitOk;
 }
 
+int SendSession::wait_for_slot(const Pacer& pacer) {
+  for (;;) {
+    const Clock::time_point now = Clock::now();
+    const Clock::time_point at = pacer.next(now);
+    if (at <= now) return kExitOk;
+    // The deadline moves by the time spent waiting for the schedule, so --timeout counts only the
+    // rest; what is left over when something else wakes us up early is given back.
+    deadline_.extend(at - now);
+    int rc = wait_and_drain(0, at);
+    const Clock::time_point after = Clock::now();
+    if (after < at) deadline_.extend(-(at - after));
+    if (rc != kExitOk) return rc;
+    if (gone()) return kExitNetwork;
+  }
+}
+
 int SendSession::send_all(MessageSource& source) {
   std::string msg;
   std::error_code ec;
+  const Clock::time_point start = Clock::now();
+  Pacer pacer(o_.rate, o_.burst, start);
+  if (progress_wanted(o_.progress, true)) progress_.emplace(start);
   while (source.next(msg)) {
     sctp::MessageInfo info;
     info.assoc = assoc_;
@@ -180,6 +233,11 @@ int SendSession::send_all(MessageSource& source) {
     info.ppid = o_.ppid;
     info.unordered = o_.unordered;
     if (o_.verify) ++expected_[sha256_hex(reinterpret_cast<const uint8_t*>(msg.data()), msg.size())];
+    if (int rc = wait_for_slot(pacer); rc != kExitOk) {
+      if (rc == kExitTimeout) LOG_ERROR("timed out before message %llu", (unsigned long long)sent_);
+      else LOG_ERROR("association ended while sending");
+      return rc;
+    }
     for (;;) {
       auto st = sock_.send(info, reinterpret_cast<const uint8_t*>(msg.data()), msg.size(), ec);
       if (st == sctp::SendStatus::Sent) break;
@@ -197,9 +255,13 @@ int SendSession::send_all(MessageSource& source) {
       LOG_ERROR("association ended while sending");
       return kExitNetwork;
     }
+    pacer.sent(Clock::now());
     ++sent_;
     bytes_ += msg.size();
-    if (sent_ % 64 == 0) drain();  // replies must not pile up while we send
+    if (sent_ % 64 == 0) {
+      drain();  // replies must not pile up while we send
+      report_progress();
+    }
   }
   return kExitOk;
 }
@@ -249,7 +311,7 @@ int SendSession::close() {
 int SendSession::finish(int status) {
   if (status == kExitOk && send_failed_ > 0) status = kExitNetwork;
   if (status == kExitOk && mismatches_ > 0) status = kExitMismatch;
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_);
   Record r("summary");
   r.add("sent", sent_).add("bytes", bytes_).add("replies", replies_);
   if (o_.verify) r.add("mismatches", mismatches_);

@@ -1,4 +1,5 @@
 // SHA-256 digest of a message, as lowercase hex (what `sha256sum` prints), to compare payloads.
+// Computed by OpenSSL's libcrypto (EVP).
 #pragma once
 
 #include <cstddef>
