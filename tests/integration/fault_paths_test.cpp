@@ -496,7 +496,8 @@ routes:
         last_seen[{int(id->seq / kSeqBase), printed[scanned].stream}] = true;
     return last_seen.size() == std::size_t(4 * kSources);
   };
-  Deadline d = Deadline::in(seconds(60));
+  // Generous: under emulation a loaded machine makes the sink (a separate process) slow to print.
+  Deadline d = Deadline::in(seconds(120));
   while (!all_there() && sink->wait_messages(sink->messages().size() + 1, d)) {
   }
   EXPECT_TRUE(all_there()) << "the last instance did not get the sources' last messages";
