@@ -161,18 +161,6 @@ void Relay::apply_route_drained(RouteRt& rt, Association& from, const sctp::Mess
   }
 }
 
-void Relay::deliver_to(const Target& t, Association& from, const sctp::MessageInfo& info, Bytes data,
-                       const Origin& origin) {
-  auto dropped = deliver(pick(t, from, info.stream), info, data, from, origin);
-  if (!t.counts) return;
-  if (dropped) {
-    t.counts->drops[static_cast<std::size_t>(*dropped)]++;
-  } else {
-    t.counts->messages++;
-    t.counts->bytes += data.size();
-  }
-}
-
 void Relay::apply_default(Association& from, const sctp::MessageInfo& info, Bytes data) {
   RouteBook& book = *default_book_;
   book.matched_messages++;

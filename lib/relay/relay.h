@@ -195,7 +195,9 @@ class Relay {
   void refresh_drained();  // after a drain or a reload: which routes have a drained target
   // Hands a routed copy to target `t`, counting it on the target's book.
   void deliver_to(const Target& t, Association& from, const sctp::MessageInfo& info, Bytes data,
-                  const Origin& origin);
+                  const Origin& origin) {
+    deliver(pick(t, from, info.stream), info, data, from, origin, t.counts);
+  }
 
   // status.cpp
   void drop(Association* on, DropReason why, uint64_t n = 1) {
@@ -206,10 +208,10 @@ class Relay {
   AssociationStatus describe(const Association& a, bool kernel) const;
   DestinationBook& destination_book(const std::string& name) { return ledger_.destinations[name]; }
 
-  // sending.cpp (sent() also records the return path's origin). deliver() says why a copy was
-  // dropped at once, if it was.
-  std::optional<DropReason> deliver(Association* to, const sctp::MessageInfo& info, Bytes data,
-                                    Association& from, const Origin& origin);
+  // sending.cpp (sent() also records the return path's origin). deliver() counts the copy on
+  // `counts` (a route's target, when given): handed on, or dropped at once and why.
+  void deliver(Association* to, const sctp::MessageInfo& info, Bytes data, Association& from,
+               const Origin& origin, TargetBook* counts = nullptr);
   bool fit_stream(Association& to, sctp::MessageInfo& info) {
     return to.out_streams == 0 || info.stream < to.out_streams || map_stream(to, info);
   }

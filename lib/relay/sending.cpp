@@ -18,21 +18,31 @@ constexpr std::size_t kDrainBatch = 64;
 
 }  // namespace
 
-std::optional<DropReason> Relay::deliver(Association* to, const sctp::MessageInfo& info, Bytes data,
-                                         Association& from, const Origin& origin) {
+void Relay::deliver(Association* to, const sctp::MessageInfo& info, Bytes data, Association& from,
+                    const Origin& origin, TargetBook* counts) {
+  std::optional<DropReason> dropped;
   if (!to) {
     drop(&from, DropReason::NoTarget);
-    return DropReason::NoTarget;
-  }
-  if (!fits_send_buffer(*to, data.size())) return DropReason::TooBig;
-  if (to->up && !to->ending && !to->retry_later && to->queue.empty()) {
+    dropped = DropReason::NoTarget;
+  } else if (!fits_send_buffer(*to, data.size())) {
+    dropped = DropReason::TooBig;
+  } else if (to->up && !to->ending && !to->retry_later && to->queue.empty()) {
     // Nothing waits ahead of it: it goes out with this batch's sends.
     sctp::MessageInfo now = info;
-    if (!fit_stream(*to, now)) return DropReason::Stream;
-    stage(*to, now, data, from, origin);
-    return std::nullopt;
+    if (fit_stream(*to, now))
+      stage(*to, now, data, from, origin);
+    else
+      dropped = DropReason::Stream;
+  } else {
+    dropped = enqueue(*to, info, data.data(), data.size(), &from, origin);
   }
-  return enqueue(*to, info, data.data(), data.size(), &from, origin);
+  if (!counts) return;
+  if (dropped) [[unlikely]] {
+    counts->drops[static_cast<std::size_t>(*dropped)]++;
+  } else {
+    counts->messages++;
+    counts->bytes += data.size();
+  }
 }
 
 bool Relay::map_stream(Association& to, sctp::MessageInfo& info) {
