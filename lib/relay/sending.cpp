@@ -18,6 +18,22 @@ constexpr std::size_t kDrainBatch = 64;
 
 }  // namespace
 
+inline void Relay::sent(Association& to, const sctp::OutMessage& m, const Origin& origin) {
+  stats_.forwarded++;
+  to.traffic.messages_out++;
+  to.traffic.bytes_out += m.len;
+  to.next_seq = m.info.context + 1;
+  if (!to.track_origins || !origin.endpoint_id) return;
+  // The return path: a reply on this stream goes back where this message came from.
+  const uint16_t stream = m.info.stream;
+  if (stream >= to.origins.size()) to.origins.resize(std::size_t(stream) + 1);
+  to.origins[stream] = origin;
+  if (to.keeps_sent_origins) {
+    if (to.sent_origins.empty()) to.sent_origins.resize(Association::kSentOrigins);
+    to.sent_origins[m.info.context % Association::kSentOrigins] = {m.info.context, origin};
+  }
+}
+
 void Relay::deliver(Association* to, const sctp::MessageInfo& info, Bytes data, Association& from,
                     const Origin& origin, TargetBook* counts) {
   std::optional<DropReason> dropped;
@@ -29,10 +45,15 @@ void Relay::deliver(Association* to, const sctp::MessageInfo& info, Bytes data, 
   } else if (to->up && !to->ending && !to->retry_later && to->queue.empty()) {
     // Nothing waits ahead of it: it goes out with this batch's sends.
     sctp::MessageInfo now = info;
-    if (fit_stream(*to, now))
+    if (fit_stream(*to, now)) [[likely]] {
       stage(*to, now, data, from, origin);
-    else
-      dropped = DropReason::Stream;
+      if (counts) {
+        counts->messages++;
+        counts->bytes += data.size();
+      }
+      return;
+    }
+    dropped = DropReason::Stream;
   } else {
     dropped = enqueue(*to, info, data.data(), data.size(), &from, origin);
   }
@@ -116,21 +137,6 @@ void Relay::flush_staged(Association& to) {
   to.staged_meta.clear();
 }
 
-void Relay::sent(Association& to, const sctp::OutMessage& m, const Origin& origin) {
-  stats_.forwarded++;
-  to.traffic.messages_out++;
-  to.traffic.bytes_out += m.len;
-  to.next_seq = m.info.context + 1;
-  if (!to.track_origins || !origin.endpoint_id) return;
-  // The return path: a reply on this stream goes back where this message came from.
-  const uint16_t stream = m.info.stream;
-  if (stream >= to.origins.size()) to.origins.resize(std::size_t(stream) + 1);
-  to.origins[stream] = origin;
-  if (to.keeps_sent_origins) {
-    if (to.sent_origins.empty()) to.sent_origins.resize(Association::kSentOrigins);
-    to.sent_origins[m.info.context % Association::kSentOrigins] = {m.info.context, origin};
-  }
-}
 
 std::optional<DropReason> Relay::enqueue(Association& to, const sctp::MessageInfo& info, const uint8_t* data,
                                          std::size_t len, Association* from, const Origin& origin) {
