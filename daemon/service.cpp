@@ -111,9 +111,9 @@ void Service::request_reload(const char* why) {
   if (stopping_) return;
   systemd::notify_reloading("reloading " + options_.config_path);
   if (reload_.busy())
-    LOG_INFO("reload requested (%s) during a check: %s is checked again after it", why, options_.config_path.c_str());
+    LOG_INFO("reload requested during a check: %s is checked again after it (%s)", options_.config_path.c_str(), why);
   else
-    LOG_INFO("reload requested (%s): checking %s", why, options_.config_path.c_str());
+    LOG_INFO("reload requested: checking %s (%s)", options_.config_path.c_str(), why);
   reload_.request();
 }
 
