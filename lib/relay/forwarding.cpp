@@ -98,8 +98,7 @@ void Relay::apply_route(int route, Association& from, const sctp::MessageInfo& i
         i = rt.next++ % n;
         for (std::size_t k = 0; k < n; ++k) {
           const Target& t = rt.targets[(i + k) % n];
-          bool up = t.peer ? (t.peer->shared ? t.peer->shared->up : true) : (t.group && !t.group->members.empty());
-          if (up) {
+          if (t.up()) {
             i = (i + k) % n;
             break;
           }
@@ -147,8 +146,7 @@ void Relay::apply_route_drained(RouteRt& rt, Association& from, const sctp::Mess
         for (std::size_t k = 0; k < n && rt.targets[i].drained(); ++k) i = rt.next++ % n;
         for (std::size_t k = 0; k < n; ++k) {
           const Target& t = rt.targets[(i + k) % n];
-          bool up = t.peer ? (t.peer->shared ? t.peer->shared->up : true) : (t.group && !t.group->members.empty());
-          if (up && !t.drained()) {
+          if (t.up() && !t.drained()) {
             i = (i + k) % n;
             break;
           }

@@ -76,6 +76,11 @@ struct Target {
   PeerRt* peer = nullptr;
   GroupRt* group = nullptr;
   TargetBook* counts = nullptr;  // what its route handed to it
+  // Can take a message now (round-robin prefers those): a shared peer connected (a per-source
+  // peer opens its association on demand), a group with members.
+  bool up() const {
+    return peer ? (peer->shared ? peer->shared->up : true) : (group && !group->members.empty());
+  }
   bool drained() const {
     const DestinationBook* b = peer ? peer->book : group ? group->book : nullptr;
     return b && b->drained;
