@@ -37,14 +37,15 @@ control::DaemonInfo Service::daemon_info() const {
   d.started_at = unix_seconds(started_at_);
   d.uptime_s = static_cast<uint64_t>(std::max<int64_t>(0, unix_seconds(std::chrono::system_clock::now()) - d.started_at));
   d.stopping = stopping_;
+  d.workers = workers_.count();
   return d;
 }
 
 void Service::handle(const json& req, Reply reply) {
   const std::string command = text(req, "command");
-  if (command == "status") return reply(control::status_answer(relay_.status({}), daemon_info()));
-  if (command == "routes") return reply(control::routes_answer(relay_.status({})));
-  if (command == "destinations") return reply(control::destinations_answer(relay_.status({})));
+  if (command == "status") return reply(control::status_answer(workers_.status({}), daemon_info()));
+  if (command == "routes") return reply(control::routes_answer(workers_.status({})));
+  if (command == "destinations") return reply(control::destinations_answer(workers_.status({})));
   if (command == "assocs") {
     relay::Relay::StatusQuery q;
     q.associations = true;
@@ -53,7 +54,7 @@ void Service::handle(const json& req, Reply reply) {
     if (!q.listener.empty() && !cfg_.find_listener(q.listener)) return reply(refusal("no listener named '" + q.listener + "'"));
     if (!q.destination.empty() && !cfg_.find_destination(q.destination))
       return reply(refusal("no destination named '" + q.destination + "'"));
-    return reply(control::assocs_answer(relay_.status(q)));
+    return reply(control::assocs_answer(workers_.status(q)));
   }
   if (command == "reload") return reload_command(std::move(reply));
   if (command == "drain" || command == "undrain") {
@@ -61,8 +62,8 @@ void Service::handle(const json& req, Reply reply) {
     std::string error;
     if (name.empty()) return reply(refusal(command + " needs a destination"));
     if (stopping_) return reply(refusal("the daemon is stopping"));
-    if (!relay_.set_drained(name, command == "drain", error)) return reply(refusal(error));
-    for (auto& d : relay_.status({}).destinations)
+    if (!workers_.set_drained(name, command == "drain", error)) return reply(refusal(error));
+    for (auto& d : workers_.status({}).destinations)
       if (d.name == name) return reply(control::destination_answer(d));
     return reply(refusal("no destination named '" + name + "'"));
   }
@@ -72,7 +73,7 @@ void Service::handle(const json& req, Reply reply) {
     auto abort = req.find("abort");
     const bool hard = abort != req.end() && abort->is_boolean() && abort->get<bool>();
     std::string error, label;
-    if (!relay_.disconnect(id->get<uint64_t>(), hard, error, &label)) return reply(refusal(error));
+    if (!workers_.disconnect(id->get<uint64_t>(), hard, error, &label)) return reply(refusal(error));
     json answer = control::disconnect_answer(id->get<uint64_t>(), label);
     answer["action"] = hard ? "abort" : "shutdown";
     return reply(answer);

@@ -40,13 +40,17 @@ Service::Service(event::Dispatcher& dispatcher, ServiceOptions options, config::
     : dispatcher_(dispatcher),
       options_(std::move(options)),
       cfg_(std::move(first)),
-      relay_(dispatcher),
+      workers_(dispatcher, relay::worker_count(cfg_.workers)),
       reload_(dispatcher, options_.config_path, [this](config::BoundedLoadResult r) { reload_checked(std::move(r)); }) {}
 
 bool Service::start(std::string& error) {
   started_at_ = loaded_at_ = std::chrono::system_clock::now();
   apply_log_level(options_.log_level, cfg_);
-  if (!relay_.apply(cfg_, error)) return false;
+  if (!workers_.apply(cfg_, error)) return false;
+  if (workers_.count() > 1)
+    LOG_INFO("%u workers: each listener's new associations are spread over %u event loops, each loop has its own "
+             "association to every destination",
+             workers_.count(), workers_.count());
 
   if (std::string path = control_path(cfg_.control); !path.empty()) {
     control_ = std::make_unique<control::Server>(
@@ -61,14 +65,19 @@ bool Service::start(std::string& error) {
 
   sigterm_ = dispatcher_.signal(SIGTERM, [this] { stop(); });
   sigint_ = dispatcher_.signal(SIGINT, [this] { stop(); });
-  sigusr1_ = dispatcher_.signal(SIGUSR1, [this] { LOG_INFO("stats: %s", relay_.stats().to_string().c_str()); });
+  sigusr1_ = dispatcher_.signal(SIGUSR1, [this] { LOG_INFO("stats: %s", workers_.stats().to_string().c_str()); });
   sighup_ = dispatcher_.signal(SIGHUP, [this] { request_reload("SIGHUP"); });
 
   // The watchdog is fed from the loop itself: a loop that stops turning stops feeding it.
   if (auto interval = systemd::watchdog_interval()) {
     const auto every = *interval / 3;
     watchdog_ = dispatcher_.timer([this, every] {
-      systemd::notify_watchdog();
+      // Every worker's loop must be turning too: one stuck worker starves its associations.
+      if (workers_.all_turning())
+        systemd::notify_watchdog();
+      else
+        LOG_WARN("a worker's event loop has not turned for %lld ms: the watchdog is not fed",
+                 (long long)std::chrono::duration_cast<std::chrono::milliseconds>(every).count());
       watchdog_->arm(every);
     });
     watchdog_->arm(std::chrono::microseconds(0));
@@ -104,7 +113,7 @@ void Service::stop() {
     for (auto& reply : *waiting) reply(control::error_answer("the daemon is stopping"));
     waiting->clear();
   }
-  relay_.stop(cfg_.limits.shutdown_drain, [this] { dispatcher_.exit(); });
+  workers_.stop(cfg_.limits.shutdown_drain, [this] { dispatcher_.exit(); });
 }
 
 void Service::request_reload(const char* why) {
@@ -130,7 +139,7 @@ void Service::reload_checked(config::BoundedLoadResult loaded) {
       LOG_ERROR("%s", e.to_string().c_str());
     }
     LOG_ERROR("reload rejected: %s has errors; keeping the running configuration", options_.config_path.c_str());
-  } else if (!relay_.apply(*loaded.load.config, err)) {
+  } else if (!workers_.apply(*loaded.load.config, err)) {
     errors.push_back(err);
     LOG_ERROR("reload rejected: %s; keeping the running configuration", err.c_str());
   } else {
@@ -138,6 +147,9 @@ void Service::reload_checked(config::BoundedLoadResult loaded) {
     if (next.control.socket != cfg_.control.socket || next.control.group != cfg_.control.group ||
         next.control.mode != cfg_.control.mode)
       LOG_WARN("reload: control socket settings change at the next start, not now");
+    if (relay::worker_count(next.workers) != workers_.count())
+      LOG_WARN("reload: workers: %u takes effect at the next start; %u workers carry on", relay::worker_count(next.workers),
+               workers_.count());
     if (!same_metrics(next.metrics, cfg_.metrics)) {
       std::string merr;
       if (next.metrics.address.empty()) {
@@ -156,8 +168,10 @@ void Service::reload_checked(config::BoundedLoadResult loaded) {
       }
     }
     config::Control keep = cfg_.control;
+    config::Workers keep_workers = cfg_.workers;
     cfg_ = std::move(*loaded.load.config);
     cfg_.control = keep;
+    cfg_.workers = keep_workers;
     apply_log_level(options_.log_level, cfg_);
     generation_++;
     loaded_at_ = std::chrono::system_clock::now();
@@ -185,7 +199,7 @@ void Service::reload_checked(config::BoundedLoadResult loaded) {
 }
 
 std::string Service::summary_line() const {
-  const auto s = relay_.status({});
+  const auto s = workers_.status({});
   std::size_t up = 0;
   for (auto& d : s.destinations) up += d.state == "up" ? 1 : 0;
   uint64_t assocs = 0;
@@ -206,7 +220,7 @@ std::string Service::summary_line() const {
 void Service::publish_status() {
   systemd::notify_status(summary_line());
   last_status_at_ = std::chrono::steady_clock::now();
-  last_received_ = relay_.stats().received;
+  last_received_ = workers_.stats().received;
 }
 
 bool Service::open_metrics(const config::Metrics& m, std::string& error) {
@@ -224,7 +238,7 @@ std::string Service::scrape() const {
   d.config_generation = generation_;
   d.config_load_time = std::chrono::duration_cast<std::chrono::seconds>(loaded_at_.time_since_epoch()).count();
   d.last_reload_success = last_reload_ok_;
-  return metrics::render_prometheus(relay_.status({}), d);
+  return metrics::render_prometheus(workers_.status({}), d);
 }
 
 }  // namespace sctprelay::daemon

@@ -18,7 +18,7 @@
 #include "control/status_json.h"
 #include "event/dispatcher.h"
 #include "metrics/http_server.h"
-#include "relay/relay.h"
+#include "relay/workers.h"
 
 namespace sctprelay::daemon {
 
@@ -38,7 +38,7 @@ class Service {
   bool start(std::string& error);
   // Runs the loop until the graceful stop is done. False on a libevent error.
   bool run();
-  relay::Stats stats() const { return relay_.stats(); }
+  relay::Stats stats() const { return workers_.stats(); }
 
  private:
   using Reply = control::Server::Reply;
@@ -64,7 +64,7 @@ class Service {
   event::Dispatcher& dispatcher_;
   ServiceOptions options_;
   config::Config cfg_;
-  relay::Relay relay_;
+  relay::Workers workers_;
   config::BackgroundLoad reload_;
   std::unique_ptr<control::Server> control_;
   std::unique_ptr<metrics::HttpServer> metrics_;

@@ -168,6 +168,16 @@ struct Metrics {
   Position where;
 };
 
+// How many event loops (threads) relay traffic: `workers: N` or `workers: auto` (one per CPU).
+// Each has its own socket per listener (SO_REUSEPORT: the kernel spreads new associations over
+// them) and its own association to each destination; docs/workers.md.
+struct Workers {
+  unsigned count = 1;       // as written (ignored when automatic)
+  bool automatic = false;   // `auto`: as many as the CPUs this process may run on
+  Position where;           // line 0: not given
+  static constexpr unsigned kMax = 64;
+};
+
 struct Config {
   std::string source_file;
   std::vector<Listener> listeners;
@@ -177,6 +187,7 @@ struct Config {
   Limits limits;
   Control control;
   Metrics metrics;
+  Workers workers;
   std::string log_level = "info";
 
   // "2 listeners, 3 destinations, 4 routes" (logs, --check, the reload's answer)

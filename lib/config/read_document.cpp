@@ -1,4 +1,6 @@
 // The top level of the file: log level, limits, the lists of sections, and the default action.
+#include <cctype>
+
 #include "config/document.h"
 #include "config/scalars.h"
 #include "util/log.h"
@@ -10,6 +12,24 @@ constexpr std::size_t kMiB = 1024u * 1024u;
 // The largest limits.max_message_size: a message is reassembled whole and sent in one call, so
 // the send buffers must be able to hold it.
 constexpr std::size_t kMaxMessageSizeLimit = 256u * kMiB;
+
+// `workers: N` (1..64) or `workers: auto`. Destinations of kind group are served by one loop
+// only: their members are associations accepted by whichever loop the kernel gave them to.
+void read_workers(Diagnostics& diag, const Field& f, Config& cfg) {
+  Workers& w = cfg.workers;
+  w.where = f.where;
+  if (f.value.IsScalar() && f.value.Scalar() == "auto") {
+    w.automatic = true;
+  } else if (f.value.IsScalar() && !f.value.Scalar().empty() &&
+             std::isdigit(static_cast<unsigned char>(f.value.Scalar()[0]))) {
+    if (auto n = read_uint(diag, f, 1, Workers::kMax)) w.count = static_cast<unsigned>(*n);
+    return;
+  } else {
+    diag.error(f.where, f.path, "expected a number of workers from 1 to " + std::to_string(Workers::kMax) +
+                                    " or \"auto\" (one per CPU)");
+    return;
+  }
+}
 
 void read_limits(Diagnostics& diag, const Field& f, Limits& limits) {
   MapReader map(diag, f, "limits");
@@ -133,7 +153,9 @@ void read_document(Diagnostics& diag, const YAML::Node& root, Document& doc) {
   if (auto f = map.take("default")) read_default(diag, *f, doc);
   if (auto f = map.take("control")) read_control(diag, *f, cfg.control);
   if (auto f = map.take("metrics")) read_metrics(diag, *f, cfg.metrics);
-  map.finish({"log_level", "limits", "listeners", "destinations", "routes", "default", "control", "metrics"});
+  if (auto f = map.take("workers")) read_workers(diag, *f, cfg);
+  map.finish({"log_level", "limits", "listeners", "destinations", "routes", "default", "control", "metrics",
+              "workers"});
 
   if (sections == 0)
     diag.error(top.where, "", "no listeners and no destinations: the relay would have nothing to relay");

@@ -143,7 +143,16 @@ class Checker {
               diag_.error(marks.addresses[a].where, marks.addresses[a].path,
                           endpoint(d.addresses[a], d.port) + " is this relay's own listener \"" + l.name +
                               "\": the relay would connect to itself");
-      } else if (!d.listener.empty()) {
+      } else if (cfg.workers.automatic || cfg.workers.count > 1) {
+        // A group's members are the associations one loop accepted; with several workers the
+        // kernel spreads them over every loop, and a route on one loop would not see the others'.
+        diag_.error(marks.name.where, marks.name.path,
+                    "destination \"" + d.name + "\" is a group, which needs workers: 1 (line " +
+                        std::to_string(cfg.workers.where.line) +
+                        " asks for " + (cfg.workers.automatic ? std::string("auto") : std::to_string(cfg.workers.count)) +
+                        "): a group's members must all be accepted by one event loop");
+      }
+      if (d.kind == Destination::Kind::Group && !d.listener.empty()) {
         const Named* n = find(d.listener);
         if (!n) {
           if (doc_.names_complete) diag_.error(marks.listener.where, marks.listener.path, "unknown listener \"" + d.listener + "\" " + known(true, false));

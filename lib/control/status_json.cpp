@@ -38,45 +38,8 @@ json to_json(const relay::Traffic& t) {
 }
 
 json to_json(const relay::Stats& s) {
-  // The fields of the counters line (Stats::to_string); status_json_test checks they agree.
-  const std::pair<const char*, uint64_t> fields[] = {
-      {"received", s.received},
-      {"forwarded", s.forwarded},
-      {"queued", s.queued},
-      {"dropped_no_route", s.dropped_no_route},
-      {"dropped_queue_full", s.dropped_queue_full},
-      {"dropped_ttl", s.dropped_ttl},
-      {"dropped_oversize", s.dropped_oversize},
-      {"oversize_aborted", s.oversize_aborted},
-      {"dropped_reassembly", s.dropped_reassembly},
-      {"dropped_stream", s.dropped_stream},
-      {"dropped_no_target", s.dropped_no_target},
-      {"dropped_assoc_gone", s.dropped_assoc_gone},
-      {"dropped_removed", s.dropped_removed},
-      {"dropped_too_big", s.dropped_too_big},
-      {"dropped_send_error", s.dropped_send_error},
-      {"dropped_incomplete", s.dropped_incomplete},
-      {"stream_mapped", s.stream_mapped},
-      {"requeued", s.requeued},
-      {"redelivered_maybe_duplicate", s.redelivered_maybe_duplicate},
-      {"replies_no_owner", s.replies_no_owner},
-      {"send_errors", s.send_errors},
-      {"send_retries", s.send_retries},
-      {"assoc_up", s.assoc_up},
-      {"assoc_down_shutdown", s.assoc_down_shutdown},
-      {"assoc_down_abort", s.assoc_down_abort},
-      {"assoc_restart", s.assoc_restart},
-      {"backpressure_pauses", s.backpressure_pauses},
-      {"refused_not_allowed", s.refused_not_allowed},
-      {"refused_max_associations", s.refused_max_associations},
-      {"dropped_refused", s.dropped_refused},
-      {"rate_limited", s.rate_limited},
-      {"dropped_queue_memory", s.dropped_queue_memory},
-      {"queued_bytes", s.queued_bytes},
-      {"queued_bytes_peak", s.queued_bytes_peak},
-  };
   json out = json::object();
-  for (const auto& [name, value] : fields) out[name] = value;
+  for (const auto& [name, field] : relay::Stats::kFields) out[name] = s.*field;
   return out;
 }
 
@@ -113,6 +76,7 @@ json to_json(const relay::KernelStatus& k) {
 json to_json(const relay::AssociationStatus& a) {
   return json{{"id", a.id},
               {"assoc_id", a.assoc_id},
+              {"worker", a.worker},
               {"role", a.role},
               {"label", a.label},
               {"listener", a.listener},
@@ -196,7 +160,8 @@ json to_json(const DaemonInfo& d) {
   return json{{"version", d.version},         {"pid", d.pid},
               {"config_file", d.config_file}, {"generation", d.generation},
               {"loaded_at", d.loaded_at},     {"started_at", d.started_at},
-              {"uptime_s", d.uptime_s},       {"stopping", d.stopping}};
+              {"uptime_s", d.uptime_s},       {"stopping", d.stopping},
+              {"workers", d.workers}};
 }
 
 json status_answer(const relay::RelayStatus& status, const DaemonInfo& daemon) {

@@ -24,6 +24,7 @@ struct DaemonInfo {
   int64_t started_at = 0;   // unix seconds
   uint64_t uptime_s = 0;
   bool stopping = false;    // SIGTERM received: draining before exit
+  unsigned workers = 1;     // event loops relaying traffic
 };
 
 // {"no_route": n, "queue_full": n, ...}: every reason, zero or not.

@@ -85,6 +85,7 @@ void Relay::accept_association(ListenerRt& l, const sctp::AssocChange& c, const 
     peers.push_back(from);
   if (!admitted(l, where, c.assoc, peers)) return;  // `own`, if any, closes here
   Association& a = create(Association::Role::Accepted, l.cfg.name + "/assoc " + std::to_string(c.assoc));
+  a.admitted_in = l.up_everywhere;
   if (ec) {
     // Most often it has already ended (a peer that sends and closes at once): what it sent, and
     // its end, are still in the listener's receive queue and are read from there. Otherwise (out
@@ -145,8 +146,11 @@ void Relay::accepted_down(Association& a, const char* why, bool aborted) {
 
 bool Relay::admitted(ListenerRt& l, sctp::Socket& socket, sctp_assoc_t assoc,
                      const std::vector<sctp::Address>& peers) {
-  Refusal why = admit(l.cfg, peers, l.accepted.size());
+  // With workers, max_associations counts every worker's: this one takes its place first.
+  const std::size_t current = l.up_everywhere ? l.up_everywhere->fetch_add(1) : l.accepted.size();
+  Refusal why = admit(l.cfg, peers, current);
   if (!why) return true;
+  if (l.up_everywhere) l.up_everywhere->fetch_sub(1);
   refuse(l, socket, assoc, why);
   return false;
 }

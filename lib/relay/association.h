@@ -6,6 +6,7 @@
 // objects name them by id.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -92,6 +93,7 @@ class Association {
 
   // ---- an accepted association ----
   std::string listener;
+  std::atomic<std::size_t>* admitted_in = nullptr;  // with workers: its listener's daemon-wide count
   int source = -1;                     // route-table source: the listener's, or the destination's
   std::vector<int> group_sources;      // route-table sources of the groups it is in, config order
   std::vector<std::string> groups;

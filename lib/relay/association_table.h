@@ -18,8 +18,10 @@ namespace sctprelay::relay {
 
 class AssociationTable {
  public:
-  explicit AssociationTable(event::Dispatcher& dispatcher)
-      : reaper_(dispatcher.timer([this] { retired_.clear(); })) {}
+  // Ids are first_id + k * step (k = 1, 2, ...): every worker's table its own residue, so an id
+  // names one association in the whole daemon, and id % step says whose it is.
+  explicit AssociationTable(event::Dispatcher& dispatcher, uint64_t first_id = 0, uint64_t step = 1)
+      : reaper_(dispatcher.timer([this] { retired_.clear(); })), last_id_(first_id), step_(step) {}
   ~AssociationTable() {
     retired_.clear();
     live_.clear();
@@ -28,7 +30,7 @@ class AssociationTable {
   AssociationTable& operator=(const AssociationTable&) = delete;
 
   Association& create(Association::Role role, std::string label) {
-    uint64_t id = ++last_id_;
+    uint64_t id = last_id_ += step_;
     auto a = std::make_unique<Association>(id, role, std::move(label));
     Association& ref = *a;
     live_.emplace(id, std::move(a));
@@ -74,7 +76,8 @@ class AssociationTable {
   std::unordered_map<uint64_t, std::unique_ptr<Association>> live_;
   std::vector<std::unique_ptr<Association>> retired_;
   std::unique_ptr<event::Timer> reaper_;
-  uint64_t last_id_ = 0;
+  uint64_t last_id_;
+  uint64_t step_;
 };
 
 }  // namespace sctprelay::relay

@@ -31,7 +31,8 @@ bool same_peer(const config::Destination& a, const config::Destination& b) {
 
 }  // namespace
 
-Relay::Relay(event::Dispatcher& dispatcher) : dispatcher_(dispatcher), assocs_(dispatcher) {
+Relay::Relay(event::Dispatcher& dispatcher, WorkerPlace place)
+    : dispatcher_(dispatcher), place_(place), assocs_(dispatcher, place.index, place.count) {
   ttl_timer_ = dispatcher_.timer([this] { expire_queues(); });
   retry_timer_ = dispatcher_.timer([this] { retry_sends(); });
   liveness_timer_ = dispatcher_.timer([this] {
@@ -67,6 +68,7 @@ void Relay::retire(Association& a, std::string cause) {
   backpressure_.forget(a);
   if (a.reconnect) a.reconnect->disarm();
   awaiting_dry_.erase(a.id);
+  if (a.admitted_in) std::exchange(a.admitted_in, nullptr)->fetch_sub(1);
   if (a.role == Association::Role::Accepted) {
     if (auto l = listeners_.find(a.listener); l != listeners_.end()) l->second->accepted.erase(a.assoc);
   } else if (auto p = peers_.find(a.destination); p != peers_.end()) {
@@ -97,6 +99,7 @@ bool Relay::open_listener(ListenerRt& l, std::string& error, std::error_code* wh
   opts.in_streams = l.cfg.in_streams;
   opts.rcvbuf = kListenerReceiveBuffer;
   opts.reuse_address = true;
+  opts.reuse_port = place_.count > 1;  // every worker listens on it; the kernel spreads new associations
   const int family = sctp::family_for(addrs);
   l.socket = sctp::Socket::open(family, opts, ec);
   if (ec) {
@@ -365,16 +368,18 @@ bool Relay::apply(const config::Config& next, std::string& error) {
   assocs_.for_each([&](Association& a) { release_held(a); });
   cfg_ = next;
   table_ = router::RouteTable(cfg_);
-  budget_.limit = cfg_.limits.max_reassembly_bytes;
+  // The memory limits are the daemon's: each worker keeps within its share.
+  budget_.limit = cfg_.limits.max_reassembly_bytes / place_.count;
   for (auto& [name, l] : listeners_) {
     l->source = table_.source_index(name);
     l->book = &ledger_.listeners[name];
+    l->up_everywhere = place_.shared ? &place_.shared->accepted(name) : nullptr;
   }
   apply_destinations();
   rebuild_groups();
   rebuild_routes();
   refresh_drained();
-  queue_budget_.set_limit(cfg_.limits.max_queued_bytes);
+  queue_budget_.set_limit(cfg_.limits.max_queued_bytes / place_.count);
   apply_admission_rules();
 
   bool any_ttl = std::any_of(cfg_.destinations.begin(), cfg_.destinations.end(),

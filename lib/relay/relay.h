@@ -35,6 +35,7 @@
 #include "relay/queue_budget.h"
 #include "relay/stats.h"
 #include "relay/status.h"
+#include "relay/worker_place.h"
 #include "router/route_table.h"
 
 namespace sctprelay::relay {
@@ -54,6 +55,7 @@ struct ListenerRt {
   std::chrono::steady_clock::time_point last_refusal_log{};
   bool stop_hold = false;
   ListenerBook* book = nullptr;  // its counters (Relay::ledger_), kept across reloads
+  std::atomic<std::size_t>* up_everywhere = nullptr;  // with workers: its associations in every worker
 };
 
 struct PeerRt {
@@ -99,7 +101,8 @@ constexpr int kReadBudget = 64;
 
 class Relay {
  public:
-  explicit Relay(event::Dispatcher& dispatcher);
+  // `place`: which of the daemon's workers this is (relay/workers.h); alone by default.
+  explicit Relay(event::Dispatcher& dispatcher, WorkerPlace place = {});
   ~Relay();
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
@@ -250,6 +253,7 @@ class Relay {
   void send_shutdown();
 
   event::Dispatcher& dispatcher_;
+  const WorkerPlace place_;
   config::Config cfg_;
   router::RouteTable table_;
   // Declared before everything that owns a socket: the sockets charge it until they close.

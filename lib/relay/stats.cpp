@@ -23,6 +23,51 @@ const char* drop_reason_name(DropReason r) {
   return "unknown";
 }
 
+const std::array<Stats::Field, Stats::kFieldCount> Stats::kFields = {{
+    {"received", &Stats::received},
+    {"forwarded", &Stats::forwarded},
+    {"queued", &Stats::queued},
+    {"dropped_no_route", &Stats::dropped_no_route},
+    {"dropped_queue_full", &Stats::dropped_queue_full},
+    {"dropped_ttl", &Stats::dropped_ttl},
+    {"dropped_oversize", &Stats::dropped_oversize},
+    {"oversize_aborted", &Stats::oversize_aborted},
+    {"dropped_reassembly", &Stats::dropped_reassembly},
+    {"dropped_stream", &Stats::dropped_stream},
+    {"dropped_no_target", &Stats::dropped_no_target},
+    {"dropped_assoc_gone", &Stats::dropped_assoc_gone},
+    {"dropped_removed", &Stats::dropped_removed},
+    {"dropped_too_big", &Stats::dropped_too_big},
+    {"dropped_send_error", &Stats::dropped_send_error},
+    {"dropped_incomplete", &Stats::dropped_incomplete},
+    {"stream_mapped", &Stats::stream_mapped},
+    {"requeued", &Stats::requeued},
+    {"redelivered_maybe_duplicate", &Stats::redelivered_maybe_duplicate},
+    {"replies_no_owner", &Stats::replies_no_owner},
+    {"send_errors", &Stats::send_errors},
+    {"send_retries", &Stats::send_retries},
+    {"assoc_up", &Stats::assoc_up},
+    {"assoc_down_shutdown", &Stats::assoc_down_shutdown},
+    {"assoc_down_abort", &Stats::assoc_down_abort},
+    {"assoc_restart", &Stats::assoc_restart},
+    {"backpressure_pauses", &Stats::backpressure_pauses},
+    {"refused_not_allowed", &Stats::refused_not_allowed},
+    {"refused_max_associations", &Stats::refused_max_associations},
+    {"dropped_refused", &Stats::dropped_refused},
+    {"rate_limited", &Stats::rate_limited},
+    {"dropped_queue_memory", &Stats::dropped_queue_memory},
+    {"queued_bytes", &Stats::queued_bytes},
+    {"queued_bytes_peak", &Stats::queued_bytes_peak},
+}};
+
+// Every counter is in the table (a field added to Stats but not to it would not add up).
+static_assert(sizeof(Stats) == Stats::kFieldCount * sizeof(uint64_t));
+
+void Stats::add(const Stats& other) {
+  for (const auto& [name, field] : kFields) this->*field += other.*field;
+  // queued_bytes_peak: each worker's came at its own moment; their sum bounds the daemon's.
+}
+
 uint64_t& Stats::dropped(DropReason r) {
   switch (r) {
     case DropReason::NoRoute: return dropped_no_route;
@@ -51,44 +96,9 @@ uint64_t Stats::dropped_total() const {
 }
 
 std::string Stats::to_string() const {
-  const std::pair<const char*, uint64_t> fields[] = {
-      {"received", received},
-      {"forwarded", forwarded},
-      {"queued", queued},
-      {"dropped_no_route", dropped_no_route},
-      {"dropped_queue_full", dropped_queue_full},
-      {"dropped_ttl", dropped_ttl},
-      {"dropped_oversize", dropped_oversize},
-      {"oversize_aborted", oversize_aborted},
-      {"dropped_reassembly", dropped_reassembly},
-      {"dropped_stream", dropped_stream},
-      {"dropped_no_target", dropped_no_target},
-      {"dropped_assoc_gone", dropped_assoc_gone},
-      {"dropped_removed", dropped_removed},
-      {"dropped_too_big", dropped_too_big},
-      {"dropped_send_error", dropped_send_error},
-      {"dropped_incomplete", dropped_incomplete},
-      {"stream_mapped", stream_mapped},
-      {"requeued", requeued},
-      {"redelivered_maybe_duplicate", redelivered_maybe_duplicate},
-      {"replies_no_owner", replies_no_owner},
-      {"send_errors", send_errors},
-      {"send_retries", send_retries},
-      {"assoc_up", assoc_up},
-      {"assoc_down_shutdown", assoc_down_shutdown},
-      {"assoc_down_abort", assoc_down_abort},
-      {"assoc_restart", assoc_restart},
-      {"backpressure_pauses", backpressure_pauses},
-      {"refused_not_allowed", refused_not_allowed},
-      {"refused_max_associations", refused_max_associations},
-      {"dropped_refused", dropped_refused},
-      {"rate_limited", rate_limited},
-      {"dropped_queue_memory", dropped_queue_memory},
-      {"queued_bytes", queued_bytes},
-      {"queued_bytes_peak", queued_bytes_peak},
-  };
   std::string out;
-  for (const auto& [name, value] : fields) {
+  for (const auto& [name, field] : kFields) {
+    const uint64_t value = this->*field;
     if (!out.empty()) out += ' ';
     out += name;
     out += '=';

@@ -72,6 +72,16 @@ struct Stats {
   uint64_t dropped(DropReason r) const { return const_cast<Stats*>(this)->dropped(r); }
   uint64_t dropped_total() const;  // every reason together
   std::string to_string() const;
+  // Adds another's counters (the workers' into the daemon's).
+  void add(const Stats& other);
+
+  // Every field by name, in the order of the counters line, the JSON and the metrics.
+  struct Field {
+    const char* name;
+    uint64_t Stats::*member;
+  };
+  static constexpr std::size_t kFieldCount = 34;
+  static const std::array<Field, kFieldCount> kFields;
 };
 
 }  // namespace sctprelay::relay

@@ -94,6 +94,7 @@ AssociationStatus Relay::describe(const Association& a, bool kernel) const {
   AssociationStatus s;
   s.id = a.id;
   s.assoc_id = static_cast<int32_t>(a.assoc);
+  s.worker = place_.index;
   s.role = a.role == Association::Role::Accepted ? "accepted" : "upstream";
   s.label = a.label;
   s.listener = a.listener;
@@ -129,6 +130,7 @@ RelayStatus Relay::status(const StatusQuery& q) const {
   RelayStatus out;
   out.totals = stats();
   out.stopping = stopping_;
+  out.workers = place_.count;
 
   // Living associations' traffic, gathered by listener and destination (books hold the ended).
   std::map<std::string, Traffic> by_listener, by_destination;

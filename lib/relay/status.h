@@ -76,6 +76,7 @@ struct KernelStatus {
 struct AssociationStatus {
   uint64_t id = 0;            // the relay's id (disconnect takes it)
   int32_t assoc_id = 0;       // the kernel's sctp_assoc_t
+  unsigned worker = 0;        // which worker (event loop) carries it
   std::string role;           // "accepted" or "upstream"
   std::string label;          // as in the logs
   std::string listener;       // accepted: its listener
@@ -165,6 +166,12 @@ struct RelayStatus {
   std::vector<AssociationStatus> associations;
   std::vector<ClosedAssociation> closed;
   bool stopping = false;
+  unsigned workers = 1;
 };
+
+// The daemon's status from its workers': counters summed, associations listed once each (by
+// id), the recently closed merged by time. Every part comes from the same configuration, so
+// listeners, destinations and routes stand in the same order in each.
+RelayStatus merge_status(std::vector<RelayStatus> parts);
 
 }  // namespace sctprelay::relay

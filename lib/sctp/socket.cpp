@@ -95,6 +95,7 @@ Socket Socket::open(int family, const SocketOptions& opts, std::error_code& ec) 
   };
   if (family == AF_INET6 && !set_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 0)) return fail();
   if (opts.reuse_address && !set_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1)) return fail();
+  if (opts.reuse_port && !set_option(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1)) return fail();
   set_buffer(fd.get(), SO_RCVBUFFORCE, SO_RCVBUF, opts.rcvbuf, "SO_RCVBUF");
   set_buffer(fd.get(), SO_SNDBUFFORCE, SO_SNDBUF, opts.sndbuf, "SO_SNDBUF");
 

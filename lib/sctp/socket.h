@@ -68,6 +68,9 @@ struct SocketOptions {
   // SO_REUSEADDR: a listener can be bound again while associations peeled off it still hold
   // its port (never while another listening socket has the address).
   bool reuse_address = false;
+  // SO_REUSEPORT: several sockets (the daemon's workers) listen on one address and port; the
+  // kernel gives each new association to one of them (Linux 5.0+ for SCTP).
+  bool reuse_port = false;
 };
 
 // One budget for every message being reassembled, shared by all the sockets that point at it:

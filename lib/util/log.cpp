@@ -1,13 +1,15 @@
 #include "util/log.h"
 
+#include <atomic>
 #include <cstdio>
 #include <ctime>
 #include <sys/time.h>
 
 namespace sctprelay::log {
 namespace {
-Level g_level = Level::Info;
-bool g_timestamps = false;
+// Set by the main thread (start, reload), read by every worker's.
+std::atomic<Level> g_level{Level::Info};
+std::atomic<bool> g_timestamps{false};
 
 // Syslog-style priority prefixes: journald (SyslogLevelPrefix=yes) maps them to levels.
 const char* prefix(Level l) {

@@ -238,7 +238,7 @@ listeners:
   - {name: ran, address: 127.0.0.1, port: 36412}
 colour: blue
 )"),
-            Lines({"t.yaml:3:1: colour: unknown key \"colour\" (allowed: log_level, limits, listeners, destinations, routes, default, control, metrics)"}));
+            Lines({"t.yaml:3:1: colour: unknown key \"colour\" (allowed: log_level, limits, listeners, destinations, routes, default, control, metrics, workers)"}));
 }
 
 TEST(ConfigErrors, KeyNotText) {

@@ -112,7 +112,7 @@ TEST(StatusJson, AssociationHasEveryDocumentedField) {
   EXPECT_EQ(keys(a),
             (std::set<std::string>{"id", "assoc_id", "role", "label", "listener", "groups", "destination", "owner",
                                    "up", "connecting", "up_since", "peers", "queued_messages", "queued_bytes",
-                                   "queue_high_water", "paused", "pause_reasons", "traffic", "kernel"}));
+                                   "queue_high_water", "paused", "pause_reasons", "traffic", "kernel", "worker"}));
   EXPECT_EQ(a["id"], 7u);
   EXPECT_EQ(a["assoc_id"], 12);
   EXPECT_EQ(a["role"], "accepted");
@@ -290,7 +290,7 @@ TEST(StatusJson, StatusAnswer) {
                                {"loaded_at", 1700000500},
                                {"started_at", 1700000000},
                                {"uptime_s", 600},
-                               {"stopping", false}}));
+                               {"stopping", false}, {"workers", 1}}));
   EXPECT_EQ(a["totals"]["received"], 3u);
   EXPECT_EQ(a["listeners"][0]["name"], "ran");
   EXPECT_EQ(a["destinations"][0]["name"], "core-a");

@@ -115,6 +115,7 @@ std::string daemon_block(const json& d) {
   std::string started = time_or_dash(d, "started_at");
   if (auto up = get_u64(d, "uptime_s")) started += ", up " + human_duration(*up);
   b.add("started at", started);
+  if (auto w = get_u64(d, "workers"); w && *w > 1) b.add("workers", std::to_string(*w) + " event loops");
   auto stopping = get_bool(d, "stopping");
   b.add("state", !stopping ? "-" : *stopping ? "stopping: draining queues before exit" : "running");
   return out + b.render();

@@ -1,0 +1,200 @@
+// Workers without SCTP: the `workers:` key, the inbox threads talk through, and how the workers'
+// status adds up (the relays themselves run in the VM: tests/integration/relay_workers_test.cpp).
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "config/loader.h"
+#include "event/dispatcher.h"
+#include "event/inbox.h"
+#include "relay/status.h"
+#include "relay/workers.h"
+
+namespace sctprelay {
+namespace {
+
+using Lines = std::vector<std::string>;
+
+std::string with(const std::string& tail) {
+  return "listeners:\n  - {name: ran, address: 127.0.0.1, port: 36412}\n" + tail;
+}
+
+config::Config load_ok(const std::string& text) {
+  config::LoadResult r = config::load_string(text, "t.yaml");
+  for (auto& e : r.errors) ADD_FAILURE() << e.to_string();
+  return r.ok() ? *r.config : config::Config{};
+}
+
+Lines errors_of(const std::string& text) {
+  config::LoadResult r = config::load_string(text, "t.yaml");
+  EXPECT_FALSE(r.ok()) << "expected errors, but the config loaded";
+  Lines out;
+  for (auto& e : r.errors) out.push_back(e.to_string());
+  return out;
+}
+
+TEST(ConfigWorkers, OneUnlessGiven) {
+  config::Config c = load_ok(with(""));
+  EXPECT_EQ(relay::worker_count(c.workers), 1u);
+  EXPECT_EQ(c.workers.where.line, 0);
+}
+
+TEST(ConfigWorkers, NumberOrAuto) {
+  config::Config c = load_ok(with("workers: 4\n"));
+  EXPECT_EQ(relay::worker_count(c.workers), 4u);
+  EXPECT_EQ(c.workers.where.line, 3);
+  c = load_ok(with("workers: auto\n"));
+  EXPECT_TRUE(c.workers.automatic);
+  const unsigned cpus = relay::worker_count(c.workers);
+  EXPECT_GE(cpus, 1u);
+  EXPECT_LE(cpus, std::max(1u, std::thread::hardware_concurrency()));
+}
+
+TEST(ConfigWorkers, BadValuesSayWhatIsAllowed) {
+  EXPECT_EQ(errors_of(with("workers: 0\n")),
+            Lines({"t.yaml:3:10: workers: 0 is out of range 1..64"}));
+  EXPECT_EQ(errors_of(with("workers: 65\n")),
+            Lines({"t.yaml:3:10: workers: 65 is out of range 1..64"}));
+  EXPECT_EQ(errors_of(with("workers: many\n")),
+            Lines({"t.yaml:3:10: workers: expected a number of workers from 1 to 64 or \"auto\" (one per CPU)"}));
+  EXPECT_EQ(errors_of(with("workers: [2]\n")),
+            Lines({"t.yaml:3:10: workers: expected a number of workers from 1 to 64 or \"auto\" (one per CPU)"}));
+}
+
+TEST(ConfigWorkers, GroupsNeedOneWorker) {
+  const std::string groups = R"(destinations:
+  - {name: enbs, kind: group, listener: ran}
+routes:
+  - {from: ran, to: enbs}
+)";
+  load_ok(with(groups));
+  EXPECT_EQ(errors_of(with("workers: 2\n" + groups)),
+            Lines({"t.yaml:5:12: destinations[0].name: destination \"enbs\" is a group, which needs workers: 1 "
+                   "(line 3 asks for 2): a group's members must all be accepted by one event loop"}));
+}
+
+// Closures posted from other threads run on the loop's thread, each thread's in its order.
+TEST(Inbox, RunsPostedWorkOnTheLoopInOrder) {
+  event::Dispatcher loop;
+  event::Inbox inbox(loop);
+  std::vector<int> seen;
+  std::thread::id ran_on;
+  constexpr int kEach = 1000;
+  std::thread a([&] {
+    for (int i = 0; i < kEach; ++i) inbox.post([&, i] { seen.push_back(i); });
+  });
+  std::thread b([&] {
+    for (int i = 0; i < kEach; ++i) inbox.post([&, i] { seen.push_back(kEach + i); });
+  });
+  a.join();
+  b.join();
+  inbox.post([&] {
+    ran_on = std::this_thread::get_id();
+    loop.exit();
+  });
+  ASSERT_TRUE(loop.run());
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  ASSERT_EQ(seen.size(), 2u * kEach);
+  int next_a = 0, next_b = kEach;
+  for (int v : seen) {
+    if (v < kEach) EXPECT_EQ(v, next_a++);
+    else EXPECT_EQ(v, next_b++);
+  }
+}
+
+// call() from another thread returns what the loop computed.
+TEST(Inbox, CallWaitsForTheAnswer) {
+  event::Dispatcher loop;
+  event::Inbox inbox(loop);
+  int on_loop = 0;
+  std::thread loop_thread([&] { loop.run(); });
+  for (int i = 1; i <= 100; ++i) EXPECT_EQ(inbox.call([&] { return on_loop += i; }), i * (i + 1) / 2);
+  inbox.post([&] { loop.exit(); });
+  loop_thread.join();
+}
+
+relay::RelayStatus part(unsigned worker, uint64_t received, uint64_t first_id) {
+  relay::RelayStatus s;
+  s.totals.received = received;
+  s.totals.forwarded = received * 2;
+  s.totals.queued_bytes_peak = 100;
+  relay::ListenerStatus l;
+  l.name = "ran";
+  l.associations = 1;
+  l.accepted_total = 2;
+  l.traffic.messages_in = received;
+  l.traffic.drops[static_cast<std::size_t>(relay::DropReason::NoRoute)] = 1;
+  s.listeners.push_back(l);
+  relay::DestinationStatus d;
+  d.name = "core";
+  d.state = worker == 0 ? "up" : "connecting";
+  d.associations = worker == 0 ? 1 : 0;
+  d.connect_attempts = 3;
+  d.last_error = "refused " + std::to_string(worker);
+  d.last_error_at = 1000 + worker;
+  s.destinations.push_back(d);
+  relay::RouteStatus r;
+  r.name = "r";
+  r.matched_messages = received;
+  r.matched_bytes = received * 10;
+  r.targets.push_back({"core", false, received, received * 10, {}});
+  s.routes.push_back(r);
+  relay::AssociationStatus a;
+  a.id = first_id;
+  a.worker = worker;
+  s.associations.push_back(a);
+  relay::ClosedAssociation c;
+  c.id = first_id + 10;
+  c.closed_at = 50 - worker;
+  s.closed.push_back(c);
+  return s;
+}
+
+TEST(MergeStatus, SumsCountersAndListsEachAssociationOnce) {
+  relay::RelayStatus m = relay::merge_status({part(0, 5, 4), part(1, 7, 3)});
+  EXPECT_EQ(m.workers, 2u);
+  EXPECT_EQ(m.totals.received, 12u);
+  EXPECT_EQ(m.totals.forwarded, 24u);
+  EXPECT_EQ(m.totals.queued_bytes_peak, 200u);
+  ASSERT_EQ(m.listeners.size(), 1u);
+  EXPECT_EQ(m.listeners[0].associations, 2u);
+  EXPECT_EQ(m.listeners[0].accepted_total, 4u);
+  EXPECT_EQ(m.listeners[0].traffic.messages_in, 12u);
+  EXPECT_EQ(m.listeners[0].traffic.drops[static_cast<std::size_t>(relay::DropReason::NoRoute)], 2u);
+  ASSERT_EQ(m.destinations.size(), 1u);
+  EXPECT_EQ(m.destinations[0].state, "partial");  // up on one worker, connecting on the other
+  EXPECT_EQ(m.destinations[0].associations, 1u);
+  EXPECT_EQ(m.destinations[0].connect_attempts, 6u);
+  EXPECT_EQ(m.destinations[0].last_error, "refused 1");  // the later one
+  ASSERT_EQ(m.routes.size(), 1u);
+  EXPECT_EQ(m.routes[0].matched_messages, 12u);
+  EXPECT_EQ(m.routes[0].matched_bytes, 120u);
+  EXPECT_EQ(m.routes[0].targets[0].messages, 12u);
+  ASSERT_EQ(m.associations.size(), 2u);
+  EXPECT_EQ(m.associations[0].id, 3u);  // by id, whichever worker
+  EXPECT_EQ(m.associations[0].worker, 1u);
+  EXPECT_EQ(m.associations[1].id, 4u);
+  ASSERT_EQ(m.closed.size(), 2u);
+  EXPECT_EQ(m.closed[0].closed_at, 49);  // by time
+}
+
+TEST(MergeStatus, OneWorkerIsItself) {
+  relay::RelayStatus m = relay::merge_status({part(0, 5, 1)});
+  EXPECT_EQ(m.totals.received, 5u);
+  EXPECT_EQ(m.destinations[0].state, "up");
+}
+
+TEST(StatsAdd, AddsEveryField) {
+  relay::Stats a, b;
+  uint64_t v = 1;
+  for (const auto& [name, field] : relay::Stats::kFields) {
+    a.*field = v;
+    b.*field = 100 * v++;
+  }
+  a.add(b);
+  v = 1;
+  for (const auto& [name, field] : relay::Stats::kFields) EXPECT_EQ(a.*field, 101 * v++) << name;
+}
+
+}  // namespace
+}  // namespace sctprelay
