@@ -218,15 +218,24 @@ class Relay {
 
   // sending.cpp (sent() also records the return path's origin). deliver() counts the copy on
   // `counts` (a route's target, when given): handed on, or dropped at once and why.
+  // The common case (an association that takes it now, its stream within its streams) is staged
+  // right there; everything else goes through deliver_otherwise().
   void deliver(Association* to, const sctp::MessageInfo& info, Bytes data, Association& from,
                const Origin& origin, TargetBook* counts = nullptr);
+  void deliver_otherwise(Association* to, const sctp::MessageInfo& info, Bytes data, Association& from,
+                         const Origin& origin, TargetBook* counts);
   bool fit_stream(Association& to, sctp::MessageInfo& info) {
     return to.out_streams == 0 || info.stream < to.out_streams || map_stream(to, info);
   }
   bool map_stream(Association& to, sctp::MessageInfo& info);
-  bool fits_send_buffer(Association& to, std::size_t len);
-  void stage(Association& to, const sctp::MessageInfo& info, Bytes data, Association& from,
-             const Origin& origin);
+  static bool within_send_buffer(const Association& to, std::size_t len) {
+    return to.send_buffer <= 0 || len <= static_cast<std::size_t>(to.send_buffer);
+  }
+  bool fits_send_buffer(Association& to, std::size_t len) { return within_send_buffer(to, len) || too_big(to, len); }
+  bool too_big(Association& to, std::size_t len);  // counts and logs it; false
+  // Kept inline in deliver() on purpose (a call per message costs ~20 instructions).
+  [[gnu::always_inline]] inline void stage(Association& to, const sctp::MessageInfo& info, Bytes data,
+                                           Association& from, const Origin& origin);
   void flush_staged();
   void flush_staged(Association& to);
   std::optional<DropReason> enqueue(Association& to, const sctp::MessageInfo& info, const uint8_t* data,

@@ -34,8 +34,38 @@ inline void Relay::sent(Association& to, const sctp::OutMessage& m, const Origin
   }
 }
 
+inline void Relay::stage(Association& to, const sctp::MessageInfo& info, Bytes data, Association& from,
+                         const Origin& origin) {
+  if (to.staged.empty()) staged_targets_.push_back(&to);
+  sctp::OutMessage m;
+  m.info = info;
+  m.info.assoc = to.assoc;
+  // Its send sequence, carried as its context: a dying association hands messages back by it,
+  // and they go back in that order.
+  m.info.context = to.next_seq + static_cast<uint32_t>(to.staged.size());
+  m.data = data.data();
+  m.len = data.size();
+  to.staged.push_back(m);
+  to.staged_meta.push_back(StagedMeta{from.id, origin});
+}
+
 void Relay::deliver(Association* to, const sctp::MessageInfo& info, Bytes data, Association& from,
                     const Origin& origin, TargetBook* counts) {
+  // Nothing waits ahead of it and it fits as it is: it goes out with this batch's sends.
+  if (to && to->up && !to->ending && !to->retry_later && to->queue.empty() && within_send_buffer(*to, data.size()) &&
+      (to->out_streams == 0 || info.stream < to->out_streams)) [[likely]] {
+    stage(*to, info, data, from, origin);
+    if (counts) {
+      counts->messages++;
+      counts->bytes += data.size();
+    }
+    return;
+  }
+  deliver_otherwise(to, info, data, from, origin, counts);
+}
+
+void Relay::deliver_otherwise(Association* to, const sctp::MessageInfo& info, Bytes data, Association& from,
+                              const Origin& origin, TargetBook* counts) {
   std::optional<DropReason> dropped;
   if (!to) {
     drop(&from, DropReason::NoTarget);
@@ -43,9 +73,9 @@ void Relay::deliver(Association* to, const sctp::MessageInfo& info, Bytes data, 
   } else if (!fits_send_buffer(*to, data.size())) {
     dropped = DropReason::TooBig;
   } else if (to->up && !to->ending && !to->retry_later && to->queue.empty()) {
-    // Nothing waits ahead of it: it goes out with this batch's sends.
+    // Its stream is beyond the association's: mapped (or rejected) first.
     sctp::MessageInfo now = info;
-    if (fit_stream(*to, now)) [[likely]] {
+    if (fit_stream(*to, now)) {
       stage(*to, now, data, from, origin);
       if (counts) {
         counts->messages++;
@@ -58,7 +88,7 @@ void Relay::deliver(Association* to, const sctp::MessageInfo& info, Bytes data, 
     dropped = enqueue(*to, info, data.data(), data.size(), &from, origin);
   }
   if (!counts) return;
-  if (dropped) [[unlikely]] {
+  if (dropped) {
     counts->drops[static_cast<std::size_t>(*dropped)]++;
   } else {
     counts->messages++;
@@ -79,29 +109,13 @@ bool Relay::map_stream(Association& to, sctp::MessageInfo& info) {
   return false;
 }
 
-bool Relay::fits_send_buffer(Association& to, std::size_t len) {
-  if (to.send_buffer <= 0 || len <= static_cast<std::size_t>(to.send_buffer)) return true;
+bool Relay::too_big(Association& to, std::size_t len) {
   drop(&to, DropReason::TooBig);
   if (log_allowed(to))
     LOG_WARN("%s: message of %zu bytes dropped: larger than the association's send buffer (%d bytes; "
              "raise net.core.wmem_max, see 60-sctprelayd.conf)",
              to.label.c_str(), len, to.send_buffer);
   return false;
-}
-
-void Relay::stage(Association& to, const sctp::MessageInfo& info, Bytes data, Association& from,
-                  const Origin& origin) {
-  if (to.staged.empty()) staged_targets_.push_back(&to);
-  sctp::OutMessage m;
-  m.info = info;
-  m.info.assoc = to.assoc;
-  // Its send sequence, carried as its context: a dying association hands messages back by it,
-  // and they go back in that order.
-  m.info.context = to.next_seq + static_cast<uint32_t>(to.staged.size());
-  m.data = data.data();
-  m.len = data.size();
-  to.staged.push_back(m);
-  to.staged_meta.push_back(StagedMeta{from.id, origin});
 }
 
 void Relay::flush_staged() {
