@@ -238,6 +238,7 @@ std::string Service::scrape() const {
   d.config_generation = generation_;
   d.config_load_time = std::chrono::duration_cast<std::chrono::seconds>(loaded_at_.time_since_epoch()).count();
   d.last_reload_success = last_reload_ok_;
+  d.workers = workers_.count();
   return metrics::render_prometheus(workers_.status({}), d);
 }
 

@@ -91,6 +91,9 @@ void daemon_families(Exposition& out, const DaemonInfo& d) {
   out.sample({{"version", d.version}}, 1);
   out.family("sctprelay_start_time_seconds", Type::Gauge, "When the daemon started, in unix seconds.");
   out.sample_signed({}, d.start_time);
+  out.family("sctprelay_workers", Type::Gauge,
+             "Event loops (threads) relaying traffic (workers in the configuration); every other metric sums them.");
+  out.sample({}, d.workers);
   out.family("sctprelay_config_generation", Type::Gauge,
              "The running configuration's generation: 1 at start, one more per applied reload.");
   out.sample({}, d.config_generation);

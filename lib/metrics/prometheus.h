@@ -18,6 +18,7 @@ struct DaemonInfo {
   uint64_t config_generation = 0;    // 1 at start, +1 per applied reload
   int64_t config_load_time = 0;      // unix seconds: when the running configuration was applied
   bool last_reload_success = true;   // false: the most recent reload was rejected (the old one runs on)
+  unsigned workers = 1;              // event loops relaying traffic
 };
 
 // Content-Type of what render_prometheus() returns.

@@ -125,6 +125,7 @@ DaemonInfo daemon_info() {
   d.config_generation = 4;
   d.config_load_time = 1700000500;
   d.last_reload_success = false;
+  d.workers = 3;
   return d;
 }
 
@@ -173,6 +174,7 @@ TEST(MetricsPrometheus, KnownValuesAppearAsLines) {
   for (const char* line : {
            "sctprelay_build_info{version=\"1.2.3\"} 1",
            "sctprelay_start_time_seconds 1700000000",
+           "sctprelay_workers 3",
            "sctprelay_config_generation 4",
            "sctprelay_config_last_reload_success 0",
            "sctprelay_config_load_time_seconds 1700000500",
