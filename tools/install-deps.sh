@@ -17,6 +17,7 @@ readonly PACKAGES=(
   valgrind  # the daemon under memcheck (tests/integration/valgrind_test.cpp)
   prometheus curl  # promtool checks the metrics endpoint's text; curl scrapes it
   man-db groff-base  # the man pages render (tests/man_pages_test.sh, the systemd operator test)
+  ipvsadm keepalived  # an IPVS SCTP virtual service in front of two relays (tests/integration/scale_out_ipvs_test.sh)
   # the test VM: a kernel with sctp.ko, an emulator, and what the initramfs is made of
   qemu-system-x86 linux-image-amd64 busybox-static kmod cpio xz-utils systemd
 )
