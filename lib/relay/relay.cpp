@@ -101,6 +101,22 @@ bool Relay::open_listener(ListenerRt& l, std::string& error, std::error_code* wh
   opts.reuse_address = true;
   opts.reuse_port = place_.count > 1;  // every worker listens on it; the kernel spreads new associations
   const int family = sctp::family_for(addrs);
+  if (opts.reuse_port && place_.index == 0 && !applied_) {
+    // SO_REUSEPORT would let this daemon join another program's sockets on the port (a second
+    // sctprelayd started by mistake, as the same user) and share its associations with it. At start
+    // the first worker binds a plain socket first (without SO_REUSEADDR either, which the kernel
+    // would let share the port until listen()): that fails if any socket holds the port already.
+    sctp::SocketOptions plain = opts;
+    plain.reuse_port = false;
+    plain.reuse_address = false;
+    sctp::Socket probe = sctp::Socket::open(family, plain, ec);
+    if (!ec && !probe.bind(addrs, ec)) {
+      error = "listener " + l.cfg.name + ": " + sctp::explain_bind_error(ec, join(l.cfg.addresses), l.cfg.port);
+      if (why) *why = ec;
+      return false;
+    }
+    ec.clear();
+  }
   l.socket = sctp::Socket::open(family, opts, ec);
   if (ec) {
     error = "listener " + l.cfg.name + ": " + sctp::explain_socket_error(ec, family);
@@ -389,6 +405,7 @@ bool Relay::apply(const config::Config& next, std::string& error) {
   else
     ttl_timer_->disarm();
   liveness_timer_->arm(std::chrono::seconds(1));
+  applied_ = true;
   return true;
 }
 

@@ -289,6 +289,7 @@ class Relay {
   std::unique_ptr<event::Timer> liveness_timer_;
   std::chrono::steady_clock::time_point last_oversize_log_{};
 
+  bool applied_ = false;  // a configuration is in force (the first apply is done)
   bool stopping_ = false;
   // Stopping goes: drain the relay's queues, wait until the kernel has every destination's data
   // acknowledged (SENDER_DRY), SHUTDOWN every association, wait for them to finish.

@@ -218,6 +218,31 @@ TEST(RelayLifecycle, AListenerThatCannotBindStopsStartupWithExitCode3) {
                                Deadline::in(std::chrono::milliseconds(1))));
 }
 
+// With workers, listeners use SO_REUSEPORT, which would let a second daemon (started by mistake,
+// as the same user) join the first one's port and take some of its associations: it must fail to
+// start instead, as it does with one worker.
+TEST(RelayLifecycle, ASecondDaemonWithWorkersCannotJoinTheFirstOnesPort) {
+  uint16_t p = ports_for_test();
+  Peer sink = Peer::listen(p + 1);
+  const std::string yaml = "workers: 2\n" + with_ports(kOneWay, p);
+  Daemon first(yaml);
+  TempDir dir;
+  Process second({SCTPRELAYD_BIN, "--config", dir.write("relay.yaml", yaml)});
+  EXPECT_EQ(second.wait_exit(), 3);
+  EXPECT_TRUE(second.wait_line("cannot start: listener in: cannot bind 127.0.0.1:" + std::to_string(p) +
+                                   ": Address already in use",
+                               Deadline::in(std::chrono::milliseconds(1))));
+  // The first one still has the port to itself: a new association reaches the sink through it.
+  ASSERT_TRUE(sink.wait_up());
+  Peer source = Peer::connect(p);
+  ASSERT_TRUE(source.send("still here", 3, 7));
+  auto m = sink.recv();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->text(), "still here");
+  EXPECT_EQ(m->info.stream, 3);
+  EXPECT_EQ(m->info.ppid, 7u);
+}
+
 TEST(RelayLifecycle, AbortAndShutdownAreBothAccountedFor) {
   uint16_t p = ports_for_test();
   Peer sink = Peer::listen(p + 1);
