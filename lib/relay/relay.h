@@ -259,7 +259,10 @@ class Relay {
   // stopping.cpp
   void check_stopped();
   void await_sender_dry();
+  void close_sources();
+  std::size_t sources_left() const;
   void send_shutdown();
+  void finish_stop();  // counts what is left queued, then calls stopped_
 
   event::Dispatcher& dispatcher_;
   const WorkerPlace place_;
@@ -292,9 +295,11 @@ class Relay {
   bool applied_ = false;  // a configuration is in force (the first apply is done)
   bool stopping_ = false;
   // Stopping goes: drain the relay's queues, wait until the kernel has every destination's data
-  // acknowledged (SENDER_DRY), SHUTDOWN every association, wait for them to finish.
-  enum class StopPhase { Draining, AwaitDry, ShutdownSent };
+  // acknowledged (SENDER_DRY), SHUTDOWN the sources and read the rest of what they sent, drain and
+  // wait for SENDER_DRY again, SHUTDOWN the destinations, wait for them to finish.
+  enum class StopPhase { Draining, AwaitDry, ClosingSources, ShutdownSent };
   StopPhase stop_phase_ = StopPhase::Draining;
+  bool sources_closed_ = false;  // ClosingSources is done: the next AwaitDry ends in send_shutdown
   std::unordered_set<uint64_t> awaiting_dry_;
   std::function<void()> stopped_;
   std::unique_ptr<event::Timer> stop_timer_;

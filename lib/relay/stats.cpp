@@ -18,6 +18,7 @@ const char* drop_reason_name(DropReason r) {
     case DropReason::Incomplete: return "incomplete";
     case DropReason::Refused: return "refused";
     case DropReason::QueueMemory: return "queue_memory";
+    case DropReason::Stopped: return "stopped";
     case DropReason::Count: break;
   }
   return "unknown";
@@ -56,6 +57,7 @@ const std::array<Stats::Field, Stats::kFieldCount> Stats::kFields = {{
     {"dropped_refused", &Stats::dropped_refused},
     {"rate_limited", &Stats::rate_limited},
     {"dropped_queue_memory", &Stats::dropped_queue_memory},
+    {"dropped_stopped", &Stats::dropped_stopped},
     {"queued_bytes", &Stats::queued_bytes},
     {"queued_bytes_peak", &Stats::queued_bytes_peak},
 }};
@@ -84,6 +86,7 @@ uint64_t& Stats::dropped(DropReason r) {
     case DropReason::Incomplete: return dropped_incomplete;
     case DropReason::Refused: return dropped_refused;
     case DropReason::QueueMemory: return dropped_queue_memory;
+    case DropReason::Stopped: return dropped_stopped;
     case DropReason::Count: break;
   }
   return dropped_send_error;  // unreachable: every reason has its field

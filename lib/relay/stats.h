@@ -24,6 +24,7 @@ enum class DropReason : uint8_t {
   Incomplete,    // handed back by a dying association without all its pieces
   Refused,       // read from an association admission refused
   QueueMemory,   // would have taken all queues beyond limits.max_queued_bytes
+  Stopped,       // still queued when the daemon stopped (limits.shutdown_drain ran out)
   Count
 };
 constexpr std::size_t kDropReasons = static_cast<std::size_t>(DropReason::Count);
@@ -63,6 +64,7 @@ struct Stats {
   uint64_t dropped_refused = 0;         // messages of refused associations (never forwarded)
   uint64_t rate_limited = 0;            // times an association was paused for its listener's rate
   uint64_t dropped_queue_memory = 0;    // would have taken all queues beyond limits.max_queued_bytes
+  uint64_t dropped_stopped = 0;         // still queued when the daemon stopped (shutdown_drain ran out)
   // Gauges, filled in when the counters are read (Relay::stats()).
   uint64_t queued_bytes = 0;            // in every queue now
   uint64_t queued_bytes_peak = 0;       // the most at any time since start
@@ -80,7 +82,7 @@ struct Stats {
     const char* name;
     uint64_t Stats::*member;
   };
-  static constexpr std::size_t kFieldCount = 34;
+  static constexpr std::size_t kFieldCount = 35;
   static const std::array<Field, kFieldCount> kFields;
 };
 

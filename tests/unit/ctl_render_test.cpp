@@ -28,7 +28,7 @@ class CtlRender : public ::testing::Test {
 json drops(std::initializer_list<std::pair<const char*, uint64_t>> nonzero) {
   json d = json::object();
   for (const char* r : {"no_route", "queue_full", "ttl", "oversize", "reassembly", "stream", "no_target", "assoc_gone",
-                        "removed", "too_big", "send_error", "incomplete", "refused", "queue_memory"})
+                        "removed", "too_big", "send_error", "incomplete", "refused", "queue_memory", "stopped"})
     d[r] = 0;
   for (const auto& [name, n] : nonzero) d[name] = n;
   return d;

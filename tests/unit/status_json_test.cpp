@@ -20,7 +20,7 @@ std::set<std::string> keys(const json& obj) {
 
 const std::set<std::string> kDropReasonNames = {"no_route",   "queue_full", "ttl",        "oversize",    "reassembly",
                                                 "stream",     "no_target",  "assoc_gone", "removed",     "too_big",
-                                                "send_error", "incomplete", "refused",    "queue_memory"};
+                                                "send_error", "incomplete", "refused",    "queue_memory", "stopped"};
 
 relay::Traffic sample_traffic() {
   relay::Traffic t;
