@@ -103,10 +103,10 @@ host_has_sctp() {
     2>/dev/null
 }
 
-run_integration_tests() {  # [SUITE_NAME BUILD_DIR]
+run_integration_tests() {  # [SUITE_NAME BUILD_DIR [CTEST_ARGS...]]
   local suite=${1:-integration tests} dir=${2:-$BUILD_DIR} rc=0
   local log=$dir/integration-tests.log
-  local ctest_cmd=(ctest --test-dir "$dir" -L integration --output-on-failure --no-tests=error)
+  local ctest_cmd=(ctest --test-dir "$dir" -L integration --output-on-failure --no-tests=error "${@:3}")
   if host_has_sctp; then
     echo "host kernel has SCTP: running natively"
     bounded "${ctest_cmd[@]}" 2>&1 | tee "$log" || rc=$?
@@ -182,9 +182,12 @@ run_asan_unit_tests() {
   run_unit_tests "unit tests (asan)" "$ASAN_BUILD_DIR"
 }
 
+# All but the IPVS deployment test: it checks how whole instances behave behind a balancer, its
+# relays run code the other tests already take through the sanitizers, and instrumented it takes
+# three minutes of the time limit (it passed under ASan when it was written).
 run_asan_integration_tests() {
   export_sanitizer_options
-  run_integration_tests "integration tests (asan)" "$ASAN_BUILD_DIR"
+  run_integration_tests "integration tests (asan)" "$ASAN_BUILD_DIR" -E '^scale_out_ipvs$'
 }
 
 # ---- (g) fuzz targets ----------------------------------------------------------------------
