@@ -14,8 +14,10 @@ import os
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -63,12 +65,12 @@ def port():
 class Proc:
     """A child process whose stdout is read line by line (JSON lines from sctp-loadgen)."""
 
-    def __init__(self, cmd, name, stdin=False, stderr_file=None, env=None):
+    def __init__(self, cmd, name, stdin=False, stderr_file=None, env=None, process_group=None):
         self.name = name
         self.cmd = cmd
         err = open(stderr_file, "w") if stderr_file else subprocess.DEVNULL if name == "socat" else None
         self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                                  stderr=err, text=True, env=env, bufsize=1)
+                                  stderr=err, text=True, env=env, bufsize=1, process_group=process_group)
         self.fd = self.p.stdout.fileno()
         self.buf = b""
         self.lines = []
@@ -408,9 +410,11 @@ class Relay:
         self.proc.stop(timeout=60 if self.tool else 20)
 
 
-def start_sink(count, size, rate=0, timeout=120, ppid=PPID, idle=0, hold=False):
+def start_sink(count, size, rate=0, timeout=120, ppid=PPID, idle=0, hold=False, buffer=None):
     p = port()
     args = [LOADGEN, "sink", "--port", str(p), "--count", str(count), "--timeout", str(timeout), "--ppid", str(ppid)]
+    if buffer:  # receive buffer, bytes (default 1 MiB)
+        args += ["--buffer", str(buffer)]
     if idle:  # count not known in advance: ends once nothing arrived for `idle` seconds
         args += ["--idle", str(idle)]
     else:
@@ -639,6 +643,363 @@ def many_assocs(variant, count):
     return res
 
 
+# ---- workers: one relay, N event loops -----------------------------------------------------------
+
+
+def control(path, request, timeout=60):
+    """One request to sctprelayd's control socket (docs/control.md: one JSON line each way). The
+    `assocs` answer is what `sctprelayctl assocs --json` prints."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall((json.dumps(request) + "\n").encode())
+        data = b""
+        while True:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            data += chunk
+    answer = json.loads(data)
+    if not answer.get("ok"):
+        raise RuntimeError("control %s: %s" % (request, answer.get("error")))
+    return answer
+
+
+def task_cpu(path):
+    """[name, utime+stime seconds, seconds waiting on a run queue] of one task (PATH = /proc/PID or
+    /proc/PID/task/TID): `stat` for utime+stime, `schedstat` (ns) for the wait, None if gone."""
+    try:
+        with open(path + "/stat") as f:
+            head, _, rest = f.read().rpartition(")")
+        with open(path + "/schedstat") as f:
+            sched = f.read().split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = rest.split()
+    return [head.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / HZ, int(sched[1]) / 1e9]
+
+
+def threads_cpu(pid):
+    """{tid: task_cpu} of every thread of pid."""
+    out = {}
+    for d in glob.glob("/proc/%d/task/*" % pid):
+        t = task_cpu(d)
+        if t:
+            out[int(os.path.basename(d))] = t
+    return out
+
+
+def all_tasks_cpu():
+    """{tid: [name, utime+stime s]} of every task in the VM (kernel threads too)."""
+    out = {}
+    for d in glob.glob("/proc/[0-9]*/task/[0-9]*"):
+        try:
+            with open(d + "/stat") as f:
+                head, _, rest = f.read().rpartition(")")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        fields = rest.split()
+        out[int(os.path.basename(d))] = [head.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / HZ]
+    return out
+
+
+def vm_cpu():
+    """{"cpu0": [running s, waiting s], ...}: per vCPU, the time tasks ran on it and the time tasks
+    waited on its run queue (/proc/schedstat, ns; precise). /proc/stat's tick counts are not used:
+    under emulation on a busy host the guest loses timer ticks (they undercounted by half)."""
+    out = {}
+    with open("/proc/schedstat") as f:
+        for line in f:
+            if line.startswith("cpu"):
+                v = line.split()
+                out[v[0]] = [int(v[7]) / 1e9, int(v[8]) / 1e9]
+    return out
+
+
+def net_counters():
+    """The VM's SCTP counters (/proc/net/sctp/snmp) and the packets the per-CPU input backlog dropped
+    (/proc/net/softnet_stat, column 2: loopback traffic goes through it)."""
+    out = {}
+    with open("/proc/net/sctp/snmp") as f:
+        for line in f:
+            k, v = line.split()
+            out[k] = int(v)
+    with open("/proc/net/softnet_stat") as f:
+        out["backlog_dropped"] = sum(int(line.split()[1], 16) for line in f)
+    return out
+
+
+# What a workers run reports of net_counters (differences over the run): retransmissions, their
+# timeouts, and packets or DATA chunks a receiver threw away.
+NET_KEYS = ("SctpT3RtxExpireds", "SctpT3Retransmits", "SctpFastRetransmits", "SctpInPktDiscards",
+            "SctpInDataChunkDiscards", "backlog_dropped")
+
+
+# The workers section raises the per-CPU input backlog (loopback packets queue there until softirq
+# takes them): at the default 1,000, 8 or 64 sources released at once overflowed it by tens of
+# thousands of packets a run, and the retransmission timeouts that followed (3 s each before an
+# association has measured its round trip) were most of what was timed. It also puts the minimum
+# retransmission timeout back to the kernel's 1 s: with the 10 ms of the other sections, a
+# receiver that waited longer than that for a vCPU (66 processes on 2) made its sender time out
+# and send its whole flight again, tens to hundreds of times a run, thousands of chunks the
+# receiver then discarded as duplicates. Restored afterwards.
+WORKERS_SYSCTL = {"net.core.netdev_max_backlog": "100000", "net.sctp.rto_min": "1000"}
+# ... and gives its sink a 64 MiB receive buffer (the kernel doubles it): with 1 MiB, the senders'
+# windows (one per association, over memory the socket shares) let them overrun it, and the
+# kernel discarded tens of thousands of DATA chunks a run (direct from 64 sources: the run never
+# finished).
+WORKERS_SINK_BUFFER = 64 << 20
+
+
+class Sysctls:
+    """Sets sysctls for a `with` block and puts the old values back."""
+
+    def __init__(self, values):
+        self.values = values
+        self.old = {}
+
+    @staticmethod
+    def path(key):
+        return "/proc/sys/" + key.replace(".", "/")
+
+    def __enter__(self):
+        for k, v in self.values.items():
+            with open(self.path(k)) as f:
+                self.old[k] = f.read().strip()
+            with open(self.path(k), "w") as f:
+                f.write(v)
+        return self
+
+    def __exit__(self, *exc):
+        for k, v in self.old.items():
+            with open(self.path(k), "w") as f:
+                f.write(v)
+
+
+def per_stream_counts(count, streams):
+    """How many of a source's `count` messages go on each stream (it sends message i on i % streams)."""
+    return [count // streams + (1 if j < count % streams else 0) for j in range(streams)]
+
+
+def workers_config(listen, sink_port, workers, control_socket):
+    """relayd_config's file (one listener, one peer destination, a route, default drop) with
+    `workers: N` and a control socket (to ask which worker carries which association)."""
+    return relayd_config(listen, [sink_port]) + "workers: %d\ncontrol: {socket: %s}\n" % (workers, control_socket)
+
+
+def workers_run(variant, assocs, per_assoc, workers=1, size=100, timeout=180, ctl_dir="/tmp"):
+    """`assocs` source associations (one `sctp-loadgen source` each, --id 0..assocs-1, STREAMS
+    streams, per_assoc messages of `size` B) into one sink: straight ("direct", the load
+    generators' own ceiling) or through sctprelayd with `workers: N`.
+
+    Every source connects and waits (--wait-start); once all are up and (sctprelayd) the relay has
+    taken every association on, CPU counters are read, all sources are released at once (SIGUSR2),
+    and the counters are read again when the sink has every message (sources and sink still hold
+    their associations: --hold). So the CPU figures cover the same interval as the rate, not
+    process start-up or teardown. Rate = messages / (release -> the sink's last arrival).
+
+    Valid only if the sink got every message exactly once and in order per (source, stream), each
+    key with exactly what its source sent on that stream, whole, on its stream with its PPID; and
+    (sctprelayd) the relay received and forwarded every message and dropped none."""
+    total = assocs * per_assoc
+    tag = "workers-%s-%d%s" % (variant, assocs, "-w%d" % workers if variant == "sctprelayd" else "")
+    ctl = os.path.join(ctl_dir, "ctl-%s.sock" % tag)  # not under the repository: 9p cannot hold a socket
+    out = {"variant": variant, "assocs": assocs, "workers": workers if variant == "sctprelayd" else None,
+           "per_assoc": per_assoc, "count": total, "size": size, "streams": STREAMS}
+    sink = start_sink(total, size, timeout=timeout, hold=True, buffer=WORKERS_SINK_BUFFER)
+    relay = None
+    srcs = []
+    try:
+        if variant == "sctprelayd":
+            if os.path.exists(ctl):
+                os.remove(ctl)
+            relay = Relay("sctprelayd", [sink.port], tag=tag,
+                          config=lambda listen: workers_config(listen, sink.port, workers, ctl)).start()
+            # Each worker has its own association to the destination: all of them up first.
+            sink.wait_line(lambda l: '"up"' in l and json.loads(l)["assocs"] >= workers, 60)
+            if relay.proc.p.poll() is not None:
+                raise RuntimeError("sctprelayd exited: " + open(relay.log).read()[-2000:])
+            to = relay.listen
+        else:
+            to = sink.port
+        # One process group, released with one signal (one kill(2): none starts ahead of the rest).
+        for i in range(assocs):
+            srcs.append(Proc([LOADGEN, "source", "--to", "127.0.0.1:%d" % to, "--count", str(per_assoc), "--size",
+                              str(size), "--streams", str(STREAMS), "--ppid", str(PPID), "--timeout", "60",
+                              "--id", str(i), "--hold", "--wait-start"], "source-%d" % i,
+                             process_group=srcs[0].pid if srcs else 0))
+        for s in srcs:
+            s.wait_line(lambda l: '"connected"' in l, 180)
+        if relay:
+            # The relay has taken every association on (accepted on the worker the kernel chose).
+            deadline = time.monotonic() + 120
+            while True:
+                placed = [a for a in control(ctl, {"command": "assocs"})["associations"] if a["role"] == "accepted"]
+                if len(placed) >= assocs:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the relay took on %d of %d associations" % (len(placed), assocs))
+                time.sleep(0.2)
+        def sample():
+            return {"vm": vm_cpu(), "vm_at": time.monotonic(), "net": net_counters(), "tasks": all_tasks_cpu(),
+                    "relay": threads_cpu(relay.pid()) if relay else {},
+                    "sources": [task_cpu("/proc/%d" % s.pid) for s in srcs], "sink": task_cpu("/proc/%d" % sink.pid)}
+
+        before = sample()
+        t0 = time.monotonic()
+        os.killpg(srcs[0].pid, signal.SIGUSR2)
+        res = sink.json_result(timeout + 30)
+        t1 = time.monotonic()
+        after = sample()
+        window = t1 - t0
+        out["window_s"] = window
+        out["sink"] = res
+        # Rate: messages / (release -> last arrival at the sink); both clocks are the VM's CLOCK_MONOTONIC.
+        # Not the sink's own first-to-last span: a sink starved of CPU while the senders filled its
+        # 64 MiB buffer reads the whole run from memory in a fraction of a second (it showed 100,000 msg/s).
+        out["to_last_s"] = res["last_ns"] / 1e9 - t0 if res["received"] else None
+        out["msgs_per_s"] = res["received"] / out["to_last_s"] if out["to_last_s"] else 0
+        out["sink_span_msgs_per_s"] = res["msgs_per_s"]
+        out["received"] = res["received"]
+        # CPU over the window, seconds, and the time spent runnable but waiting for a vCPU. The kernel's
+        # SCTP work on loopback is charged to whoever runs when it happens (a sender's syscall usually
+        # carries the receiving side's processing too).
+        pairs = [(a, b) for a, b in zip(before["sources"], after["sources"]) if a and b]
+        out["sources_measured"] = len(pairs)
+        out["cpu_s"] = {"sources": sum(b[1] - a[1] for a, b in pairs),
+                        "sink": after["sink"][1] - before["sink"][1] if before["sink"] and after["sink"] else None}
+        out["wait_s"] = {"sources": sum(b[2] - a[2] for a, b in pairs),
+                         "sink": after["sink"][2] - before["sink"][2] if before["sink"] and after["sink"] else None}
+        if relay:
+            threads = []
+            for tid, (name, cpu, wait) in sorted(after["relay"].items()):
+                _, cpu0, wait0 = before["relay"].get(tid, [name, 0, 0])
+                threads.append({"tid": tid, "name": name, "cpu_s": cpu - cpu0, "wait_s": wait - wait0,
+                                "util": (cpu - cpu0) / window if window > 0 else None})
+            out["relay_threads"] = threads
+            out["cpu_s"]["relay"] = sum(t["cpu_s"] for t in threads)
+            out["wait_s"]["relay"] = sum(t["wait_s"] for t in threads)
+        # The VM's counters cover their own readings' interval (a little longer than the window: the
+        # other readings sit between them), scaled to the window.
+        vm_span = after["vm_at"] - before["vm_at"]
+        vm = {}
+        for cpu in after["vm"]:
+            run = after["vm"][cpu][0] - before["vm"][cpu][0]
+            vm[cpu] = {"busy_s": run * window / vm_span, "wait_s": (after["vm"][cpu][1] - before["vm"][cpu][1]) *
+                       window / vm_span, "busy": run / vm_span}
+        out["vm_cpu"] = vm
+        out["vm_span_s"] = vm_span
+        out["net"] = {k: after["net"].get(k, 0) - before["net"].get(k, 0) for k in NET_KEYS}
+        vm_busy = sum(v["busy_s"] for v in vm.values())
+        out["vm_busy_s"] = vm_busy
+        known = sum(v for v in out["cpu_s"].values() if v)
+        out["cpu_s"]["other"] = vm_busy - known  # softirq threads, this harness, the rest of the VM
+        # Who the others were: the busiest tasks that are not the relay, a source or the sink.
+        mine = set(after["relay"]) | {s.pid for s in srcs} | {sink.pid}
+        others = {}
+        for tid, (name, cpu) in after["tasks"].items():
+            if tid not in mine:
+                used = cpu - before["tasks"].get(tid, [name, 0])[1]
+                others[name] = others.get(name, 0) + used
+        out["other_tasks"] = [{"name": k, "cpu_s": round(v, 2)} for k, v in
+                              sorted(others.items(), key=lambda kv: -kv[1])[:5] if v > 0]
+        if relay:
+            # Where the associations were and what each worker carried (sources still connected).
+            table = control(ctl, {"command": "assocs"})["associations"]
+            spread = {}
+            for a in table:
+                w = spread.setdefault(a["worker"], {"accepted": 0, "upstream": 0, "messages_in": 0, "messages_out": 0,
+                                                    "in_out_of_sequence_tsns": 0, "out_retransmitted_chunks": 0})
+                k = a.get("kernel") or {}
+                if a["role"] == "accepted":
+                    w["accepted"] += 1
+                    w["messages_in"] += a["traffic"]["messages_in"]
+                    w["in_out_of_sequence_tsns"] += k.get("out_of_sequence_tsns", 0)  # lost on the way in
+                else:
+                    w["upstream"] += 1
+                    w["messages_out"] += a["traffic"]["messages_out"]
+                    w["out_retransmitted_chunks"] += k.get("retransmitted_chunks", 0)  # to the sink again
+            out["spread"] = {str(k): v for k, v in sorted(spread.items())}
+            out["assocs_table"] = [{k: a.get(k) for k in ("id", "role", "worker", "label", "destination")} |
+                                   {"messages_in": a["traffic"]["messages_in"],
+                                    "messages_out": a["traffic"]["messages_out"]} for a in table]
+        os.killpg(srcs[0].pid, signal.SIGUSR1)  # close now
+        sink.p.send_signal(signal.SIGUSR2)
+        src_res = [s.json_result(60) for s in srcs]
+        for s in srcs:
+            s.reap(30)
+        sink.reap(30)
+        out["sent"] = sum(r["sent"] for r in src_res)
+        out["sources_short"] = sum(1 for r in src_res if r["sent"] != per_assoc)
+        if relay:
+            out["relay_stats"] = relay.stats()
+    finally:
+        for s in srcs:
+            s.stop()
+        if relay:
+            relay.stop()
+        sink.stop()
+    out["problems"] = workers_problems(out, assocs, per_assoc, workers if relay else assocs)
+    out["valid"] = not out["problems"]
+    return out
+
+
+def workers_problems(r, assocs, per_assoc, sink_assocs):
+    """Why a workers run is no figure: anything lost, duplicated, reordered, damaged or dropped."""
+    s = r["sink"]
+    per_key = per_stream_counts(per_assoc, STREAMS)
+    want_keys = assocs * sum(1 for n in per_key if n)
+    p = []
+    if s["timed_out"]:
+        p.append("sink timed out")
+    if s["received"] != r["count"]:
+        p.append("sink received %d of %d" % (s["received"], r["count"]))
+    for key, what in (("out_of_order", "out of order"), ("bad", "damaged"), ("key_missing", "lost (per key)"),
+                      ("key_extra", "duplicated (per key)"), ("stream_changed", "on another stream"),
+                      ("ppid_changed", "with another PPID")):
+        if s.get(key):
+            p.append("%d %s" % (s[key], what))
+    if s.get("keys") != want_keys:
+        p.append("%s (source, stream) keys, want %d" % (s.get("keys"), want_keys))
+    if (s.get("key_count_min"), s.get("key_count_max")) != (min(n for n in per_key if n), max(per_key)):
+        p.append("per key %s..%s messages, want %d..%d" % (s.get("key_count_min"), s.get("key_count_max"),
+                                                          min(n for n in per_key if n), max(per_key)))
+    if s.get("assocs") != sink_assocs:
+        p.append("sink saw %s associations, want %d" % (s.get("assocs"), sink_assocs))
+    if r.get("sent") != r["count"] or r.get("sources_short"):
+        p.append("sources sent %s of %d" % (r.get("sent"), r["count"]))
+    st = r.get("relay_stats")
+    if r["variant"] == "sctprelayd":
+        if not st:
+            p.append("no relay counters")
+        else:
+            if st.get("received") != r["count"] or st.get("forwarded") != r["count"]:
+                p.append("relay received %s forwarded %s of %d" % (st.get("received"), st.get("forwarded"), r["count"]))
+            drops = {k: v for k, v in st.items() if k.startswith("dropped") and v}
+            if drops or st.get("redelivered_maybe_duplicate"):
+                p.append("relay drops %s, maybe duplicated %s" % (drops, st.get("redelivered_maybe_duplicate")))
+        placed = sum(w["accepted"] for w in (r.get("spread") or {}).values())
+        if placed != assocs:
+            p.append("assocs shows %d accepted associations, want %d" % (placed, assocs))
+    return p
+
+
+def log_workers(r):
+    name = "direct" if r["variant"] == "direct" else "workers %d" % r["workers"]
+    line = "  workers %3d assocs %-9s %8.0f msg/s in %.1f s" % (r["assocs"], name, r["msgs_per_s"], r["window_s"])
+    c = r["cpu_s"]
+    line += "; cpu s: sources %.2f sink %.2f" % (c["sources"], c["sink"] or 0)
+    if r.get("relay_threads"):
+        line += " relay %s" % " + ".join("%s %.2f" % (t["name"], t["cpu_s"]) for t in r["relay_threads"])
+        line += "; spread %s" % ", ".join("w%s: %d assocs %d msgs" % (k, v["accepted"], v["messages_in"])
+                                          for k, v in r["spread"].items())
+    line += "; VM busy %.0f%% of %d vCPUs" % (100 * r["vm_busy_s"] / r["window_s"], len(r["vm_cpu"]))
+    line += "; net %s" % " ".join("%s=%d" % (k.replace("Sctp", ""), v) for k, v in r["net"].items() if v)
+    log(line)
+    if not r["valid"]:
+        log("  INVALID workers run (%s, %d assocs): %s" % (name, r["assocs"], "; ".join(r["problems"])))
+
+
 def log_isolation(res):
     line = "  isolation %-14s %-9s Y %d/%d in %s s" % (
         res["variant"], "congested" if res["congested"] else "alone", res["y_delivered"], res["y_sent"],
@@ -762,8 +1123,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="tiny counts, one round (a smoke test)")
     ap.add_argument("--only", default="",
-                    help="comma list of sections: rate,latency,fanout,routes,assocs,isolation,slow,exact,"
-                         "routes-instr")
+                    help="comma list of sections: rate,latency,fanout,routes,assocs,isolation,workers,slow,"
+                         "exact,routes-instr")
     ap.add_argument("--out", default=os.path.join(RESULTS, "latest.json"))
     ap.add_argument("--exact-tools", default="callgrind,memcheck,strace",
                     help="the tools of the exact section (e.g. callgrind alone, to look at a profile)")
@@ -772,7 +1133,7 @@ def main():
     q = args.quick
     rounds = 1 if q else args.rounds
     sections = set(args.only.split(",")) if args.only else {"rate", "latency", "fanout", "routes", "assocs",
-                                                            "isolation", "slow", "exact", "routes-instr"}
+                                                            "isolation", "workers", "slow", "exact", "routes-instr"}
     if os.environ.get("BENCH_CALLGRIND_ROUTES") == "0":
         sections.discard("routes-instr")
     # Message counts: a few thousand small messages, large ones sized by bytes (16 MB a run).
@@ -793,6 +1154,11 @@ def main():
     # behind `slow` (a sink reading slow_rate msg/s behind a small backpressure queue).
     iso = dict(y_count=500 if q else 5000, y_size=1024, x_size=1024, slow_rate=200,
                slow_queue="{max_messages: 256, max_bytes: 1MiB, when_full: backpressure}")
+    # Workers: 8 and 64 source associations, the same number of 100 B messages in all (each source
+    # sends total / associations over STREAMS streams), straight to the sink and through sctprelayd
+    # with `workers: 1` and `workers: 2`.
+    wk = dict(assocs=[8, 64], total=2000 if q else 48000, size=100, workers=[1, 2], sysctl=WORKERS_SYSCTL,
+              sink_buffer=WORKERS_SINK_BUFFER)
 
     # Inherited by every child: sctprelayd holds one descriptor per association since the peel-off
     # (it raises its soft limit to this hard one at start), and the 10,000-association client one
@@ -805,7 +1171,7 @@ def main():
         "sizes_counts": sizes, "latency": {"low_count": lat_low, "high_count": lat_high,
                                            "high_outstanding": lat_outstanding, "size": 100},
         "assoc_counts": assoc_counts, "assoc_rounds": assoc_rounds, "exact_counts": exact_counts,
-        "slow": slow, "isolation": iso, "streams": STREAMS, "ppid": PPID,
+        "slow": slow, "isolation": iso, "workers": wk, "streams": STREAMS, "ppid": PPID,
         "old_relayd": {"label": OLD_LABEL, "path": OLD_RELAYD} if OLD_RELAYD else None,
         "sysctl": {k: open("/proc/sys/net/" + k.replace(".", "/")).read().strip()
                    for k in ["sctp.rto_min", "core.rmem_max", "core.wmem_max"]},
@@ -814,7 +1180,7 @@ def main():
                           "socat: the same three, set with its setsockopt-int/-bin and rcvbuf/sndbuf address options",
         "started": time.strftime("%Y-%m-%d %H:%M:%S"), "tree": os.environ.get("BENCH_TREE"),
     }, "rate": [], "latency": [], "fanout": [], "routes": [], "assocs": [], "isolation": [], "isolation_old": [],
-        "slow": None, "exact": {}, "errors": []}
+        "workers": [], "slow": None, "exact": {}, "errors": []}
 
     def attempt(what, fn, *a, **kw):
         try:
@@ -825,6 +1191,8 @@ def main():
             results["errors"].append("%s: %s" % (what, e))
             return None
 
+    workers_failed = 0
+    ctl_dir = None
     for r in range(rounds):
         log("round %d/%d" % (r + 1, rounds))
         if "rate" in sections:
@@ -882,6 +1250,29 @@ def main():
                     res["round"] = r
                     results["isolation"].append(res)
                     log_isolation(res)
+
+        if "workers" in sections:
+            ctl_dir = ctl_dir or tempfile.mkdtemp(prefix="sctprelay-bench-")  # the VM's own /tmp
+            # The same association count back to back, its order turned round every other round.
+            plan = [("direct", 1)] + [("sctprelayd", w) for w in wk["workers"]]
+            if r % 2:
+                plan.reverse()
+            for k, (v, w) in ((k, vw) for k in wk["assocs"] for vw in plan):
+                with Sysctls(WORKERS_SYSCTL):
+                    name = "direct" if v == "direct" else "workers %d" % w
+                    res = attempt("workers %s %d assocs round %d" % (name, k, r + 1), workers_run, v, k,
+                                  wk["total"] // k, workers=w, size=wk["size"], ctl_dir=ctl_dir)
+                    if res is None and v != "direct":
+                        workers_failed += 1
+                    else:
+                        res["round"] = r
+                        results["workers"].append(res)
+                        log_workers(res)
+                        if not res["valid"] and v != "direct":  # direct: no relay under test, a note
+                            workers_failed += 1
+                        if not res["valid"]:
+                            results["errors"].append("workers %s %d assocs round %d INVALID: %s" % (
+                                name, k, r + 1, "; ".join(res["problems"])))
 
     if "isolation" in sections and OLD_RELAYD:
         # The same workload on the old build, once: without per-association reading, X held back
@@ -943,6 +1334,11 @@ def main():
     with open(args.out, "w") as f:
         json.dump(results, f, indent=1)
     log("wrote %s" % args.out)
+    # A workers run that failed, or lost, duplicated or reordered anything, fails the benchmark (bench/run.sh
+    # still writes the report, then exits with this status).
+    if workers_failed:
+        log("FAILED: %d workers run(s) failed or INVALID (see errors in %s)" % (workers_failed, args.out))
+        return 3
     return 0
 
 

@@ -38,9 +38,10 @@ def size_name(size):
 
 
 class Report:
-    def __init__(self, data, wall):
+    def __init__(self, data, wall, host=None):
         self.d = data
         self.wall = wall
+        self.host = host
         self.out = []
 
     def w(self, line=""):
@@ -64,6 +65,9 @@ class Report:
                "real hardware; compare the ratios). Whole `bench/run.sh`: **%s s** (VM part %.0f s)." % (
                    m["started"], m.get("finished", "?"), ", tree %s" % m["tree"] if m.get("tree") else "",
                    m["kernel"], m["cpus"], self.wall if self.wall else "?", m.get("vm_wall_s", 0)))
+        if self.host:
+            self.w()
+            self.w("Host: %s." % self.host)
         self.w()
         self.w("* Variants: **direct** (source straight to sink, the ceiling), **c-relay** (`bench/c_relay.c`: "
                "blocking `sctp_recvmsg` → `sctp_sendmsg`, one association each way, the ceiling for any relay), "
@@ -398,6 +402,113 @@ class Report:
             self.w("| %s | %s | %s | %s | %s | %s | %s | %s |" % ((label,) + iso_cells(a, b)))
             self.w()
 
+    def workers(self):
+        runs = self.d.get("workers", [])
+        if not runs:
+            return
+        m = self.d["meta"].get("workers") or {}
+        self.w("## Relay workers: `workers: 1` vs `workers: 2` (sctprelayd)")
+        self.w()
+        self.w("%s source associations (one `sctp-loadgen source` process each, %d streams, %s messages of %s in "
+               "all, split evenly) into one sink: **direct** (the load generators' own ceiling on this VM) and "
+               "through sctprelayd (one listener, one peer destination, a route, `default: drop`) with "
+               "`workers: 1` and `workers: 2`, back to back in each round, the order turned round every other "
+               "round. Every source connects and waits; once the relay has taken every association on, all are "
+               "released at once. Rate = messages / (release → the sink's last arrival) (not the sink's first → "
+               "last arrival: a sink starved of CPU while the senders fill its buffer reads a whole run from "
+               "memory in a fraction of a second). CPU = utime+stime over the same interval, from `/proc/PID/task/TID/stat` for each "
+               "relay thread (`sctprelayd` is worker 0, `sctprelayd/1` worker 1) and `/proc/PID/stat` for the "
+               "sources (summed) and the sink; *waiting* is the time they were runnable but had no vCPU "
+               "(`schedstat`'s run delay); VM busy is the time tasks ran on each vCPU (`/proc/schedstat`; "
+               "2 vCPUs = 200%%; `/proc/stat`'s ticks are not used: the emulated guest loses timer ticks on a "
+               "busy host). The kernel's SCTP work on loopback is charged to whoever runs at the time (a "
+               "sender's syscall usually carries the receiving side's processing too). *other* = VM busy − "
+               "relay − sources − sink, with the busiest of those other tasks (kernel threads such as "
+               "`ksoftirqd`, the harness). The last columns count the VM's SCTP "
+               "retransmissions, DATA a receiver discarded and packets the input backlog dropped over the "
+               "interval (`/proc/net/sctp/snmp`, `/proc/net/softnet_stat`): this section runs with %s "
+               "(at the default backlog of 1,000 the input queue overflowed by tens of thousands of packets a "
+               "run; with the other sections' `rto_min` of 10 ms, receivers that waited for a vCPU longer than "
+               "that made their senders time out and send their whole flight again, thousands of chunks a run "
+               "discarded as duplicates) and a sink receive buffer of %s (with "
+               "1 MiB, the kernel discarded tens of thousands of DATA chunks a run at the sink). A direct run "
+               "that is not valid is shown but does not fail the benchmark (no relay is under test). Associations per worker and messages each read from `assocs` on the control "
+               "socket (what `sctprelayctl assocs --json` shows), taken while the sources still held their "
+               "associations. A run is valid only if every message arrived once, whole, in order per (source "
+               "association, stream) with its stream and PPID, and the relay received and forwarded all and "
+               "dropped none." % (
+                   " and ".join(str(k) for k in m.get("assocs", [])), self.d["meta"].get("streams", 4),
+                   fmt(m.get("total")), size_name(m.get("size", 100)),
+                   ", ".join("`%s=%s`" % kv for kv in (m.get("sysctl") or {}).items()) or "the VM's defaults",
+                   "%d MiB" % (m["sink_buffer"] >> 20) if m.get("sink_buffer") else "1 MiB"))
+        self.w()
+        ok = [r for r in runs if r.get("valid")]
+        self.w("| associations | direct msg/s | workers 1 msg/s | workers 2 msg/s | **workers 2 ÷ workers 1** "
+               "(target ≥ 1.3) | workers 1 ÷ direct | workers 2 ÷ direct | relay CPU µs/msg, workers 1 → 2 "
+               "| all CPU µs/msg (VM busy ÷ messages), workers 1 → 2 | VM busy, workers 1 → 2 |")
+        self.w("|---:|---:|---:|---:|---|---|---|---|---|---|")
+        for k in sorted({r["assocs"] for r in runs}):
+            rounds = {}
+            for r in ok:
+                if r["assocs"] == k:
+                    rounds.setdefault(r["round"], {})[workers_key(r)] = r
+            rate = lambda v: med([rd[v]["msgs_per_s"] for rd in rounds.values() if v in rd])
+            per = lambda a, b: [ratio(rd[a]["msgs_per_s"], rd[b]["msgs_per_s"]) for rd in rounds.values()
+                                if a in rd and b in rd]
+            w21 = per("w2", "w1")
+            met = med(w21)
+            each = lambda v, f: med([f(rd[v]) for rd in rounds.values() if v in rd])
+            relay_us = lambda r: r["cpu_s"].get("relay", 0) / r["count"] * 1e6
+            all_us = lambda r: r["vm_busy_s"] / r["count"] * 1e6
+            busy = lambda r: 100 * r["vm_busy_s"] / r["window_s"]
+            self.w("| %s | %s | %s | %s | %s%s | %s | %s | %s → %s | %s → %s | %s%% → %s%% |" % (
+                k, fmt(rate("direct")), fmt(rate("w1")), fmt(rate("w2")), ratios_text(w21),
+                "" if met is None else (" met" if met >= 1.3 else " **not met**"), ratios_text(per("w1", "direct")),
+                ratios_text(per("w2", "direct")), fmt(each("w1", relay_us)), fmt(each("w2", relay_us)),
+                fmt(each("w1", all_us)), fmt(each("w2", all_us)), fmt(each("w1", busy)), fmt(each("w2", busy))))
+        self.w()
+        self.w("Every run: CPU seconds over the measured interval (in parentheses: % of the interval; a thread "
+               "at ~100% had a vCPU to itself all along), then the seconds it waited for a vCPU.")
+        self.w()
+        self.w("| associations | round | variant | msg/s | interval s | relay CPU per thread, waiting | sources "
+               "CPU (all), waiting | sink CPU, waiting | other CPU | VM busy (cpu0, cpu1) | associations "
+               "(messages) per worker | retransmitted (T3 timeouts, fast), discarded, backlog drops | valid |")
+        self.w("|---:|---:|---|---:|---:|---|---|---|---|---|---|---|---|")
+        for r in sorted(runs, key=lambda r: (r["assocs"], r["round"], workers_key(r))):
+            win = r["window_s"]
+            pct = lambda v: "%.2f (%.0f%%)" % (v, 100 * v / win) if v is not None and win else "–"
+            wait = lambda v: ", %.2f" % v if v is not None else ""
+            threads = "; ".join("%s %s%s" % (t["name"], pct(t["cpu_s"]), wait(t.get("wait_s")))
+                                for t in r.get("relay_threads") or []) or "–"
+            ws = r.get("wait_s") or {}
+            vm = r["vm_cpu"]
+            busy = "%.0f%% (%s)" % (100 * r["vm_busy_s"] / win if win else 0, ", ".join(
+                "%.0f%%" % (100 * (vm[c]["busy"] or 0)) for c in sorted(vm)))
+            spread = "; ".join("w%s: %d (%s)" % (w, v["accepted"], fmt(v["messages_in"]))
+                               for w, v in (r.get("spread") or {}).items()) or "–"
+            n = r.get("net") or {}
+            net = "%s (%s, %s), %s, %s" % (
+                n.get("SctpT3Retransmits", "–"), n.get("SctpT3RtxExpireds", "–"), n.get("SctpFastRetransmits", "–"),
+                n.get("SctpInPktDiscards", 0) + n.get("SctpInDataChunkDiscards", 0) if n else "–",
+                n.get("backlog_dropped", "–")) if n else "–"
+            other = "%.2f" % r["cpu_s"]["other"]
+            if r.get("other_tasks"):
+                other += " (%s)" % ", ".join("%s %.2f" % (t["name"], t["cpu_s"]) for t in r["other_tasks"][:3])
+            self.w("| %d | %d | %s | %s | %.1f | %s | %s%s | %s%s | %s | %s | %s | %s | %s |" % (
+                r["assocs"], r["round"] + 1, "direct" if r["variant"] == "direct" else "workers %d" % r["workers"],
+                fmt(r["msgs_per_s"]), win, threads, pct(r["cpu_s"]["sources"]), wait(ws.get("sources")),
+                pct(r["cpu_s"]["sink"]), wait(ws.get("sink")), other, busy, spread, net,
+                "yes" if r.get("valid") else "**INVALID**: " + "; ".join(r.get("problems", []))))
+        self.w()
+        two = [r for r in runs if r["variant"] == "sctprelayd" and r["workers"] == 2 and r.get("spread")]
+        if two:
+            self.w("With `workers: 2` the kernel (SO_REUSEPORT) put the source associations on the two workers "
+                   "as %s; the sink saw %s relay associations (one per worker)." % (
+                       "; ".join("%d → %s" % (r["assocs"], "/".join(str(v["accepted"]) for v in r["spread"].values()))
+                                 for r in sorted(two, key=lambda r: (r["assocs"], r["round"]))),
+                       ", ".join(sorted({str(r["sink"].get("assocs")) for r in two}))))
+            self.w()
+
     def errors(self):
         if self.d.get("errors"):
             self.w("## Runs that failed")
@@ -414,6 +525,7 @@ class Report:
         self.fanout_routes()
         self.assocs()
         self.isolation()
+        self.workers()
         self.slow()
         self.errors()
         return "\n".join(self.out) + "\n"
@@ -423,6 +535,10 @@ def exact_counts_text(counts):
     if isinstance(counts, dict):
         return ", ".join("%s N₁=%s N₂=%s" % (t, a, b) for t, (a, b) in counts.items())
     return "N₁=%s N₂=%s" % tuple(counts)
+
+
+def workers_key(r):
+    return "direct" if r["variant"] == "direct" else "w%d" % r["workers"]
 
 
 def relay_drops(stats):
@@ -532,10 +648,15 @@ def main():
     ap.add_argument("--md", required=True)
     ap.add_argument("--png")
     ap.add_argument("--wall", type=int, default=0)
+    ap.add_argument("--host", help="what the host was doing meanwhile (bench/run.sh measures it)")
     a = ap.parse_args()
     with open(a.json) as f:
         data = json.load(f)
-    text = Report(data, a.wall).render()
+    if a.host:
+        data["meta"]["host"] = a.host  # kept with the numbers
+        with open(a.json, "w") as f:
+            json.dump(data, f, indent=1)
+    text = Report(data, a.wall, data["meta"].get("host")).render()
     with open(a.md, "w") as f:
         f.write(text)
     if a.png:

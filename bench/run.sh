@@ -4,7 +4,7 @@
 # bench/results/latest.json (raw numbers), latest.md (the table) and latest.png (the chart) and
 # prints the table. See docs/benchmarks.md.
 #
-#   bench/run.sh [--rounds N] [--quick] [--only rate,latency,fanout,routes,assocs,isolation,slow,exact]
+#   bench/run.sh [--rounds N] [--quick] [--only rate,latency,fanout,routes,assocs,isolation,workers,slow,exact]
 #   bench/run.sh --only soak,churn,flap    # the long and fault workloads (bench/soak.py), not in the
 #                                          # default set: about 30 minutes together; each writes
 #                                          # bench/results/<name>.json and <name>.md (never latest.*)
@@ -14,6 +14,9 @@
 # with 10,000 routes), BENCH_BASELINE=COMMIT (also build that commit, `git archive` into
 # BENCH_BASELINE_DIR, default /tmp/sctprelayd-COMMIT, Release, and count its instructions per
 # message and run the isolation workload on it in the same VM run: before/after figures).
+#
+# Exit status 3: the report was written, but a run of the workers section failed or lost,
+# duplicated or reordered messages (INVALID in the report).
 set -euo pipefail
 
 readonly REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -47,6 +50,14 @@ build_baseline() {
   cmake --build "$dir/build" -j2 --target sctprelayd >/dev/null
   export BENCH_OLD_RELAYD=$dir/build/daemon/sctprelayd BENCH_OLD_LABEL=$commit
   vm_extra+=(--share "$dir")
+}
+
+# The host's CPU while the VM runs (the emulated vCPUs are host threads: other VMs and builds on
+# the host slow them down unevenly). Prints "BUSY IDLE" (clock ticks, all host CPUs).
+host_ticks() {
+  local _ user nice system idle iowait irq softirq steal
+  read -r _ user nice system idle iowait irq softirq steal _ </proc/stat
+  echo "$((user + nice + system + irq + softirq + steal)) $((idle + iowait))"
 }
 
 # --only is split: soak, churn and flap run through bench/soak.py (own result files), the rest
@@ -105,12 +116,26 @@ main() {
     only=(--only "$(IFS=,; echo "${main_sections[*]}")")
   fi
   # rto_min 10 ms: a lost packet costs 10 ms, not the default 1 s, under emulated timing.
+  # Status 3: every run finished but a workers run failed or lost, duplicated or reordered
+  # messages; the report is still written (it says which), then run.sh exits 3.
+  local rc=0 host0 host1 vms load0
+  vms=$(pgrep -c "^qemu-system" || true)
+  load0=$(cut -d' ' -f1 /proc/loadavg)
+  host0=$(host_ticks)
   "$REPO/tests/vm/run-in-vm.sh" --timeout 2400 --sysctl net.sctp.rto_min=10 "${vm_extra[@]}" -- \
-    /usr/bin/python3 "$REPO/bench/bench.py" --out "$RESULTS/latest.json" "${main_args[@]}" "${only[@]}"
+    /usr/bin/python3 "$REPO/bench/bench.py" --out "$RESULTS/latest.json" "${main_args[@]}" "${only[@]}" || rc=$?
+  [[ $rc -eq 0 || $rc -eq 3 ]] || return "$rc"
   end=$(date +%s)
+  host1=$(host_ticks)
+  local busy=$((${host1% *} - ${host0% *})) idle=$((${host1#* } - ${host0#* }))
+  local host
+  host=$(printf '%s host CPUs %d%% busy during the VM run (other qemu-system processes at the start: %s; load average %s at the start, %s at the end)' \
+    "$(nproc)" "$((100 * busy / (busy + idle > 0 ? busy + idle : 1)))" "$vms" "$load0" "$(cut -d' ' -f1 /proc/loadavg)")
   /usr/bin/python3 "$REPO/bench/report.py" --json "$RESULTS/latest.json" --md "$RESULTS/latest.md" \
-    --png "$RESULTS/latest.png" --wall "$((end - start))"
+    --png "$RESULTS/latest.png" --wall "$((end - start))" --host "$host"
   cat "$RESULTS/latest.md"
+  [[ $rc -eq 0 ]] || echo "bench: FAILED: a workers run failed or was INVALID (see the report's failed runs)" >&2
+  return "$rc"
 }
 
 main "$@"

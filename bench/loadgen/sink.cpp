@@ -6,11 +6,16 @@
 // the run once nothing has arrived for SEC seconds after the first message, and SIGUSR1 lifts the
 // rate limit (the backlog then drains at full speed). With --hold it keeps its associations up
 // after printing its result until SIGUSR2.
+//
+// Per (source, stream) it also keeps how many messages arrived and the highest seq + 1, and the
+// result sums them up: with every message there exactly once, each key's count equals its
+// highest seq + 1 and equals what its source sent on that stream (the caller knows that).
 #include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -48,10 +53,20 @@ int run_sink(const Args& a) {
   sa.sa_handler = on_release;
   sigaction(SIGUSR2, &sa, nullptr);
   const bool hold = a.flag("hold");
-  int fd = listen_one_to_many(port, SocketTuning{});
+  // --buffer: the receive (and send) buffer. Many associations into this one socket each get a
+  // window of their own while they share its memory, and 100 B messages take ten times their size
+  // of it: past what the buffer holds the kernel discards DATA and the senders retransmit.
+  SocketTuning tuning;
+  tuning.buffer_bytes = int(a.num("buffer", tuning.buffer_bytes));
+  int fd = listen_one_to_many(port, tuning);
   std::printf("{\"event\":\"listening\",\"port\":%u}\n", port);
 
-  std::unordered_map<uint64_t, uint32_t> next_seq;  // (source << 16 | stream) -> seq expected
+  struct Key {
+    uint32_t expect = 0;  // next seq in order
+    uint32_t top = 0;     // highest seq seen + 1
+    uint32_t n = 0;       // messages received
+  };
+  std::unordered_map<uint64_t, Key> keys;  // (source << 16 | stream)
   std::string buf;
   long received = 0, bad = 0, out_of_order = 0, stream_changed = 0, ppid_changed = 0, ups = 0;
   uint64_t bytes = 0, first = 0, last = 0;
@@ -115,9 +130,11 @@ int run_sink(const Args& a) {
       ++bad;
     } else {
       Header h = read_header(buf.data());
-      uint32_t& expect = next_seq[(uint64_t(h.source) << 16) | h.stream];
-      if (h.seq != expect) ++out_of_order;
-      expect = h.seq + 1;
+      Key& k = keys[(uint64_t(h.source) << 16) | h.stream];
+      if (h.seq != k.expect) ++out_of_order;
+      k.expect = h.seq + 1;
+      if (h.seq + 1 > k.top) k.top = h.seq + 1;
+      ++k.n;
       if (info.sinfo_stream != h.stream) ++stream_changed;
       if (ntohl(info.sinfo_ppid) != want_ppid) ++ppid_changed;
     }
@@ -130,16 +147,26 @@ int run_sink(const Args& a) {
       }
     }
   }
+  // Per key: fewer messages than its highest seq + 1 is a loss, more is a duplicate.
+  long missing = 0, extra = 0;
+  uint32_t n_min = keys.empty() ? 0 : UINT32_MAX, n_max = 0;
+  for (const auto& [key, k] : keys) {
+    if (k.n < k.top) missing += long(k.top - k.n);
+    if (k.n > k.top) extra += long(k.n - k.top);
+    n_min = k.n < n_min ? k.n : n_min;
+    n_max = k.n > n_max ? k.n : n_max;
+  }
   double span = received > 1 ? double(last - first) / 1e9 : 0;
   double mps = span > 0 ? double(received - 1) / span : 0;
   std::printf(
       "{\"mode\":\"sink\",\"received\":%ld,\"expected\":%ld,\"bytes\":%llu,\"span_s\":%.6f,"
       "\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,\"bad\":%ld,\"out_of_order\":%ld,\"stream_changed\":%ld,"
       "\"ppid_changed\":%ld,\"assocs\":%ld,\"first_ns\":%llu,\"last_ns\":%llu,\"timed_out\":%s,\"idle_end\":%s,"
-      "\"unthrottled_at\":%ld}\n",
+      "\"unthrottled_at\":%ld,\"keys\":%zu,\"key_count_min\":%u,\"key_count_max\":%u,\"key_missing\":%ld,"
+      "\"key_extra\":%ld}\n",
       received, count, (unsigned long long)bytes, span, mps, span > 0 ? double(bytes) / span / 1e6 : 0, bad,
       out_of_order, stream_changed, ppid_changed, ups, (unsigned long long)first, (unsigned long long)last, timed_out ? "true" : "false",
-      went_idle ? "true" : "false", unthrottled_at);
+      went_idle ? "true" : "false", unthrottled_at, keys.size(), n_min, n_max, missing, extra);
   // --hold: the associations stay up after the result until SIGUSR2 (at most 10 minutes), so a
   // relay sees nothing but the messages until its profiler has taken its counts.
   for (int i = 0; hold && i < 60000 && !g_release; ++i) {
@@ -147,7 +174,7 @@ int run_sink(const Args& a) {
     nanosleep(&pause, nullptr);
   }
   close(fd);
-  return timed_out ? 3 : (bad || out_of_order) ? 4 : 0;
+  return timed_out ? 3 : (bad || out_of_order || missing || extra) ? 4 : 0;
 }
 
 }  // namespace loadgen

@@ -41,6 +41,7 @@ int run_source(const Args& a) {
   double blocked_ms = a.real("blocked-ms", 0);
   double start_delay_ms = a.real("start-delay-ms", 0);
   const bool hold = a.flag("hold");
+  const bool wait_start = a.flag("wait-start");
   uint32_t id = uint32_t(a.num("id", 0));  // Header.source: several sources can share one sink
   double rate = a.real("rate", 0);           // messages per second (0: as fast as the kernel takes them)
   if (size < long(kMinSize)) die("--size must be at least %zu", kMinSize);
@@ -51,6 +52,11 @@ int run_source(const Args& a) {
   sa.sa_handler = on_stop;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGUSR1, &sa, nullptr);
+  // --wait-start: SIGUSR2 stays pending (blocked) until sigwaitinfo takes it, however early it comes.
+  sigset_t go;
+  sigemptyset(&go);
+  sigaddset(&go, SIGUSR2);
+  if (wait_start) sigprocmask(SIG_BLOCK, &go, nullptr);
 
   SocketTuning t;
   t.streams = uint16_t(streams < 16 ? 16 : streams);
@@ -62,6 +68,12 @@ int run_source(const Args& a) {
     // before data and SHUTDOWN arrive: see bench.py's exact metrics.
     timespec pause{time_t(start_delay_ms / 1000), long(std::fmod(start_delay_ms, 1000.0) * 1e6)};
     nanosleep(&pause, nullptr);
+    connected = now_ns();
+  }
+  if (wait_start) {
+    std::printf("{\"event\":\"connected\",\"id\":%u}\n", id);
+    while (!g_stop && sigwaitinfo(&go, nullptr) != SIGUSR2) {
+    }  // EINTR: SIGUSR1 (stop) ran its handler
     connected = now_ns();
   }
 
@@ -113,10 +125,18 @@ int run_source(const Args& a) {
   if (hold && !g_stop) {
     // Keeps the association up after the last message until SIGUSR1 (at most 10 minutes), so
     // that a profiler can take its counts while nothing but the messages has happened.
+    // Asleep until then (no polling: with 64 sources holding, their wake-ups took the emulated
+    // VM's CPU from the others): SIGUSR1 is blocked here and taken by sigtimedwait, or, if it
+    // came before the block, its handler has set g_stop already.
     std::printf("{\"event\":\"all_sent\",\"sent\":%ld}\n", sent);
-    for (int i = 0; i < 60000 && !g_stop; ++i) {
-      timespec pause{0, 10 * 1000 * 1000};
-      nanosleep(&pause, nullptr);
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &stop, nullptr);
+    timespec limit{600, 0};
+    while (!g_stop) {
+      int got = sigtimedwait(&stop, nullptr, &limit);
+      if (got == SIGUSR1 || (got < 0 && errno == EAGAIN)) g_stop = 1;  // released, or 10 minutes passed
     }
   }
   close(fd);  // graceful SHUTDOWN; the kernel delivers what is still queued
