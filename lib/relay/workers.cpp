@@ -39,7 +39,7 @@ auto Workers::on_worker(Worker& w, F&& work) const -> decltype(work()) {
 }
 
 Workers::Workers(event::Dispatcher& main, unsigned count)
-    : main_(main), main_inbox_(main), first_(std::make_unique<Relay>(main, WorkerPlace{0, count, count > 1 ? &shared_ : nullptr})) {
+    : main_inbox_(main), first_(std::make_unique<Relay>(main, WorkerPlace{0, count, count > 1 ? &shared_ : nullptr})) {
   // Signals are the main thread's (its loop has their handlers): the others block them all.
   sigset_t all, before;
   sigfillset(&all);

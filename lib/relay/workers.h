@@ -60,7 +60,6 @@ class Workers {
   auto on_worker(Worker& w, F&& work) const -> decltype(work());
 
   SharedCounts shared_;
-  event::Dispatcher& main_;
   event::Inbox main_inbox_;  // the other workers report their stop here
   std::unique_ptr<Relay> first_;
   std::vector<std::unique_ptr<Worker>> others_;
