@@ -1,5 +1,6 @@
 // Listeners: a new association is peeled off the listener's one-to-many socket onto a socket of its
-// own at COMM_UP, so from then on it is read, paused and sent to on its own; its end.
+// own at COMM_UP, so from then on it is read, paused and sent to on its own; with workers, it is
+// handed to the worker carrying the fewest (placement.h); its end.
 #include <algorithm>
 
 #include "relay/log_text.h"
@@ -36,12 +37,14 @@ void Relay::read_listener(ListenerRt& l) {
       }
       // Anything else read here belongs to an association that was up before it was peeled off
       // (read in the same batch as its COMM_UP), or that ended before it could be.
-      auto it = l.accepted.find(item.info.assoc);
-      sctp_assoc_t which = item.info.assoc;
-      if (item.status == sctp::RecvStatus::Notification) {
-        which = std::visit([](const auto& n) { return n.assoc; }, item.notification);
-        it = l.accepted.find(which);
+      const sctp_assoc_t which = item.status == sctp::RecvStatus::Notification
+                                     ? std::visit([](const auto& n) { return n.assoc; }, item.notification)
+                                     : item.info.assoc;
+      if (auto h = handing_over_.find(which); h != handing_over_.end()) {
+        h->second->early.push_back(owned_copy(item));  // goes with it, in order
+        continue;
       }
+      auto it = l.accepted.find(which);
       Association* a = it == l.accepted.end() ? nullptr : find(it->second);
       if (a) {
         on_item(*a, item);
@@ -65,6 +68,7 @@ void Relay::read_listener(ListenerRt& l) {
       }
     }
     flush_staged();
+    hand_over_accepted();
     // Refused associations peeled off this batch: nothing more of theirs is read here.
     std::erase_if(l.refused, [](const auto& r) { return !r.second; });
     if (batch_.drained) return;
@@ -84,8 +88,6 @@ void Relay::accept_association(ListenerRt& l, const sctp::AssocChange& c, const 
   if (peers.empty() && (from.family() == AF_INET || from.family() == AF_INET6) && from.port() != 0)
     peers.push_back(from);
   if (!admitted(l, where, c.assoc, peers)) return;  // `own`, if any, closes here
-  Association& a = create(Association::Role::Accepted, l.cfg.name + "/assoc " + std::to_string(c.assoc));
-  a.admitted_in = l.up_everywhere;
   if (ec) {
     // Most often it has already ended (a peer that sends and closes at once): what it sent, and
     // its end, are still in the listener's receive queue and are read from there. Otherwise (out
@@ -95,10 +97,77 @@ void Relay::accept_association(ListenerRt& l, const sctp::AssocChange& c, const 
     else
       LOG_WARN("listener %s: assoc %d: cannot give it a socket of its own (%s): it stays on the listener's",
                l.cfg.name.c_str(), int(c.assoc), ec.message().c_str());
-    a.listener_socket = &l.socket;
-  } else {
-    a.socket = std::move(own);
   }
+  // With workers, the one carrying the fewest takes it (one without a socket of its own, or
+  // arriving while this worker stops, stays).
+  const unsigned to = place_.placement ? place_.placement->place(place_.index, !ec && !stopping_) : place_.index;
+  if (to != place_.index) {
+    auto h = std::make_shared<HandedOver>();
+    h->listener = l.cfg.name;
+    h->socket = std::move(own);
+    h->change = c;
+    h->peers = std::move(peers);
+    h->from = place_.index;
+    h->to = to;
+    handing_over_.emplace(c.assoc, std::move(h));  // sent at the end of this batch
+    return;
+  }
+  take_on(l, c, std::move(peers), ec ? nullptr : &own);
+}
+
+void Relay::hand_over_accepted() {
+  for (auto& [assoc, h] : handing_over_) {
+    place_.placement->run_on(h->to, [h](Relay& r) { r.adopt(std::move(*h)); });
+  }
+  handing_over_.clear();
+}
+
+// Another worker accepted it and hands it here (placement.h): it is taken on as if accepted here,
+// then what that worker had already read of it is handled, in order, before its own socket is.
+void Relay::adopt(HandedOver&& h) {
+  auto l = listeners_.find(h.listener);
+  const bool over = stopping_ && !stopped_;  // this worker's stop has finished: nothing here can carry it
+  if (l == listeners_.end() || over) {
+    // A reload removed the listener while it was on its way, or the relay stopped meanwhile.
+    const std::size_t lost = std::count_if(h.early.begin(), h.early.end(),
+                                           [](const auto& i) { return i.status == sctp::RecvStatus::Message; });
+    LOG_WARN("listener %s: assoc %d handed over by worker %u %s: aborted%s", h.listener.c_str(), int(h.change.assoc),
+             h.from, over ? "as the relay stopped" : "after the listener was removed",
+             lost ? (", " + std::to_string(lost) + " messages already read dropped").c_str() : "");
+    drop(nullptr, over ? DropReason::Stopped : DropReason::AssocGone, lost);
+    h.socket.abort(h.change.assoc, over ? "relay stopping" : "listener removed");
+    if (place_.shared) place_.shared->accepted(h.listener).fetch_sub(1);
+    place_.placement->left(place_.index);
+    return;
+  }
+  Association& a = take_on(*l->second, h.change, std::move(h.peers), &h.socket);
+  LOG_DEBUG("%s: handed over by worker %u with %zu items already read", a.label.c_str(), h.from, h.early.size());
+  for (sctp::Received& item : h.early) {
+    if (a.retired) break;
+    item.payload = item.data;
+    on_item(a, item);
+  }
+  flush_staged();  // staged sends point into h.early
+  if (stopping_ && !a.retired && (sources_closed_ || stop_phase_ == StopPhase::ClosingSources ||
+                                  stop_phase_ == StopPhase::ShutdownSent)) {
+    // Arrived while this worker closes its sources: closed like them (the rest of what it sent is
+    // read and delivered while the destinations are up).
+    if (a.up) a.sock().shutdown(a.assoc);
+    a.stop_hold = false;
+    a.update_watch();
+  }
+  check_stopped();
+}
+
+Association& Relay::take_on(ListenerRt& l, const sctp::AssocChange& c, std::vector<sctp::Address> peers,
+                            sctp::Socket* own) {
+  Association& a = create(Association::Role::Accepted, l.cfg.name + "/assoc " + std::to_string(c.assoc));
+  a.admitted_in = l.up_everywhere;
+  a.placed_in = place_.placement;
+  if (own)
+    a.socket = std::move(*own);
+  else
+    a.listener_socket = &l.socket;
   a.assoc = c.assoc;
   a.up = true;
   a.up_since = std::chrono::system_clock::now();
@@ -126,6 +195,7 @@ void Relay::accept_association(ListenerRt& l, const sctp::AssocChange& c, const 
   LOG_INFO("association up: listener %s assoc %d peer %s streams out %u in %u%s%s", l.cfg.name.c_str(), int(c.assoc),
            addresses(a.peers).c_str(), c.outbound_streams, c.inbound_streams, groups.empty() ? "" : " groups ",
            groups.c_str());
+  return a;
 }
 
 void Relay::accepted_down(Association& a, const char* why, bool aborted) {

@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "event/dispatcher.h"
 #include "relay/out_queue.h"
+#include "relay/placement.h"
 #include "relay/rate_limiter.h"
 #include "relay/redelivery.h"
 #include "relay/stats.h"
@@ -94,6 +95,7 @@ class Association {
   // ---- an accepted association ----
   std::string listener;
   std::atomic<std::size_t>* admitted_in = nullptr;  // with workers: its listener's daemon-wide count
+  Placement* placed_in = nullptr;      // with workers: counted among its worker's (placement.h)
   int source = -1;                     // route-table source: the listener's, or the destination's
   std::vector<int> group_sources;      // route-table sources of the groups it is in, config order
   std::vector<std::string> groups;

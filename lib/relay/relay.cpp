@@ -69,6 +69,7 @@ void Relay::retire(Association& a, std::string cause) {
   if (a.reconnect) a.reconnect->disarm();
   awaiting_dry_.erase(a.id);
   if (a.admitted_in) std::exchange(a.admitted_in, nullptr)->fetch_sub(1);
+  if (a.placed_in) std::exchange(a.placed_in, nullptr)->left(place_.index);
   if (a.role == Association::Role::Accepted) {
     if (auto l = listeners_.find(a.listener); l != listeners_.end()) l->second->accepted.erase(a.assoc);
   } else if (auto p = peers_.find(a.destination); p != peers_.end()) {

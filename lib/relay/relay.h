@@ -32,6 +32,7 @@
 #include "relay/association_table.h"
 #include "relay/backpressure.h"
 #include "relay/ledger.h"
+#include "relay/placement.h"
 #include "relay/queue_budget.h"
 #include "relay/stats.h"
 #include "relay/status.h"
@@ -133,6 +134,9 @@ class Relay {
   bool disconnect(uint64_t id, bool abort, std::string& error, std::string* label = nullptr);
   std::size_t association_count() const;
   std::size_t queued_messages() const;
+  // With workers: an association another worker accepted, handed here to even the workers out
+  // (placement.h). Runs on this relay's loop.
+  void adopt(HandedOver&& h);
 
  private:
   // relay.cpp
@@ -154,6 +158,11 @@ class Relay {
   // accepting.cpp
   void read_listener(ListenerRt& l);
   void accept_association(ListenerRt& l, const sctp::AssocChange& c, const sctp::Address& from);
+  // An admitted association carried here from now on: on `own` (its own socket), or on the
+  // listener's when it has none.
+  Association& take_on(ListenerRt& l, const sctp::AssocChange& c, std::vector<sctp::Address> peers,
+                       sctp::Socket* own);
+  void hand_over_accepted();  // the batch's associations going to other workers, sent on
   void accepted_down(Association& a, const char* why, bool aborted);
   // admission.cpp's rules, applied: ABORTs an association its listener does not admit. False if
   // it was refused (and, when `a` is given, retired).
@@ -284,6 +293,8 @@ class Relay {
   Target fallback_;
   RouteBook* default_book_ = &ledger_.routes[""];  // the default route's counters
   sctp::ReceiveBatch batch_;
+  // Accepted in this batch, going to another worker (with what else the batch holds of them).
+  std::unordered_map<sctp_assoc_t, std::shared_ptr<HandedOver>> handing_over_;
   std::vector<Association*> staged_targets_;  // associations with staged sends in this batch
   std::vector<sctp::OutMessage> drain_;       // scratch for sending a queue's front in one call
   std::vector<uint64_t> retry_;               // associations waiting for the retry timer

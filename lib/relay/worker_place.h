@@ -12,6 +12,8 @@
 
 namespace sctprelay::relay {
 
+class Placement;  // relay/placement.h
+
 // How many associations each listener has up in the whole daemon: listeners[].max_associations
 // counts them across every worker. A counter, once made, lives as long as this (reloads keep it).
 class SharedCounts {
@@ -32,6 +34,7 @@ struct WorkerPlace {
   unsigned index = 0;  // 0 .. count - 1
   unsigned count = 1;
   SharedCounts* shared = nullptr;  // null when alone
+  Placement* placement = nullptr;  // null when alone
 };
 
 }  // namespace sctprelay::relay

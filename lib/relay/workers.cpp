@@ -23,8 +23,8 @@ unsigned worker_count(const config::Workers& w) {
 // A worker other than the first: its loop, the inbox through which other threads reach it, its
 // relay (built and destroyed while the thread is not running, used only on it in between).
 struct Workers::Worker {
-  Worker(unsigned index, unsigned count, SharedCounts& shared)
-      : inbox(loop), relay(std::make_unique<Relay>(loop, WorkerPlace{index, count, &shared})) {}
+  Worker(unsigned index, unsigned count, SharedCounts& shared, Placement& placement)
+      : inbox(loop), relay(std::make_unique<Relay>(loop, WorkerPlace{index, count, &shared, &placement})) {}
 
   event::Dispatcher loop;
   event::Inbox inbox;
@@ -39,13 +39,16 @@ auto Workers::on_worker(Worker& w, F&& work) const -> decltype(work()) {
 }
 
 Workers::Workers(event::Dispatcher& main, unsigned count)
-    : main_inbox_(main), first_(std::make_unique<Relay>(main, WorkerPlace{0, count, count > 1 ? &shared_ : nullptr})) {
+    : placement_(count),
+      main_inbox_(main),
+      first_(std::make_unique<Relay>(
+          main, WorkerPlace{0, count, count > 1 ? &shared_ : nullptr, count > 1 ? &placement_ : nullptr})) {
   // Signals are the main thread's (its loop has their handlers): the others block them all.
   sigset_t all, before;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &before);
   for (unsigned i = 1; i < count; ++i) {
-    auto w = std::make_unique<Worker>(i, count, shared_);
+    auto w = std::make_unique<Worker>(i, count, shared_, placement_);
     Worker* self = w.get();
     w->thread = std::thread([self, i] {
       std::string name = "sctprelayd/" + std::to_string(i);
@@ -55,6 +58,16 @@ Workers::Workers(event::Dispatcher& main, unsigned count)
     others_.push_back(std::move(w));
   }
   pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  // Set before any relay has a configuration (so before any association arrives); others_ does not
+  // change from here on.
+  placement_.run_on = [this](unsigned to, std::function<void(Relay&)> work) {
+    if (to == 0) {
+      main_inbox_.post([this, work = std::move(work)] { work(*first_); });
+      return;
+    }
+    Worker* w = others_[to - 1].get();
+    w->inbox.post([w, work = std::move(work)] { work(*w->relay); });
+  };
 }
 
 Workers::~Workers() {

@@ -1,7 +1,8 @@
 // The daemon's relays, one per worker (`workers: N` in the config, docs/workers.md). Worker 0 is
 // the caller's own loop and thread; every other worker has a loop and a thread of its own, with
 // its own socket per listener (SO_REUSEPORT: the kernel gives each new association to one of
-// them, and the association stays there) and its own association to each destination. So an
+// them; the worker that reads its COMM_UP hands it to the worker carrying the fewest, where it
+// stays: placement.h) and its own association to each destination. So an
 // association's messages are read, routed and sent by one thread, in order, and threads share no
 // traffic state: they talk only through each loop's Inbox (configuration, status, stop).
 //
@@ -18,6 +19,7 @@
 
 #include "event/dispatcher.h"
 #include "event/inbox.h"
+#include "relay/placement.h"
 #include "relay/relay.h"
 #include "relay/worker_place.h"
 
@@ -60,6 +62,7 @@ class Workers {
   auto on_worker(Worker& w, F&& work) const -> decltype(work());
 
   SharedCounts shared_;
+  Placement placement_;  // which worker carries each new association (placement.h)
   event::Inbox main_inbox_;  // the other workers report their stop here
   std::unique_ptr<Relay> first_;
   std::vector<std::unique_ptr<Worker>> others_;

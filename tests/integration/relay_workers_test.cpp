@@ -1,6 +1,6 @@
 // `workers: 2` on kernel SCTP: two event loops on two threads, each with its own SO_REUSEPORT
 // socket per listener and its own association to every destination. Every test first opens source
-// associations until `sctprelayctl assocs --json` shows that the kernel gave some to each worker,
+// associations until `sctprelayctl assocs --json` shows that each worker carries some,
 // then checks that what one loop does alone still holds with two: every message exactly once, byte
 // for byte and in order per stream; replies back to their own source through the worker that
 // carried the request; reloads, drain, disconnect and the graceful stop acting on both loops; the
@@ -443,6 +443,117 @@ metrics: {listen: "127.0.0.1:{P5}"}
   EXPECT_EQ(sample(text, "sctprelay_destination_up{destination=\"b\"}"), 1);
   EXPECT_EQ(sample(text, "sctprelay_route_matched_messages_total{route=\"low\"}"), double(to_a));
   EXPECT_EQ(sample(text, "sctprelay_route_matched_messages_total{route=\"high\"}"), double(to_b));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1b. Placement: whatever worker the kernel gives a new association to, the relay evens them out
+//     (each goes to the worker carrying the fewest). With the relay stopped (SIGSTOP) while
+//     sources connect and send, each association's COMM_UP and its first messages wait together
+//     in a listener's queue: the worker that reads them hands the association over with the
+//     messages it already read, and the kernel moves the rest with its socket. Every message
+//     arrives once, whole, in order per (source, stream).
+
+TEST(RelayWorkers, NewAssociationsAreSpreadEvenlyAndWhatWasReadBeforeTheHandOverGoesWithThem) {
+  uint16_t p = ports_for_test();
+  Peer sink = Peer::listen(p + 1);
+  Daemon relay(with_ports(R"(
+workers: 2
+listeners:
+  - {name: in, addresses: [127.0.0.1], port: {P0}}
+destinations:
+  - {name: out, addresses: [127.0.0.1], port: {P1}}
+routes:
+  - {from: in, to: out}
+)", p), "debug");
+  ASSERT_TRUE(wait_ups(sink, kWorkers));
+  constexpr int kRounds = 6, kPerRound = 8, kStreams = 2, kEarly = 24, kLate = 16;
+  auto ppid = [](int src, int stream) { return uint32_t(0x100 * (src + 1) + stream); };
+  std::vector<Source> sources;
+  std::size_t expected = 0;
+  auto send_range = [&](int src, int from, int to) {
+    for (int seq = from; seq < to; ++seq)
+      for (int stream = 0; stream < kStreams; ++stream) {
+        ASSERT_TRUE(sources[src].peer->send(body(src, stream, seq), uint16_t(stream), ppid(src, stream), false, 0,
+                                            Deadline::in(seconds(60))));
+        ++expected;
+      }
+  };
+  // How many associations the relay has handed over, and how many of them with messages the first
+  // worker had already read (its debug log says).
+  auto handovers = [&] {
+    std::pair<std::size_t, std::size_t> n{0, 0};
+    relay.process().drain();
+    for (auto& line : relay.process().lines()) {
+      auto at = line.find("handed over by worker ");
+      unsigned from = 0;
+      std::size_t items = 0;
+      if (at == std::string::npos ||
+          std::sscanf(line.c_str() + at, "handed over by worker %u with %zu", &from, &items) != 2)
+        continue;
+      ++n.first;
+      n.second += items > 0;
+    }
+    return n;
+  };
+  // Eight at a time while the relay is stopped, until the kernel has put more of a round on one
+  // worker than the other (so some were handed over): 8 split 4/4 happens 27% of the time.
+  const pid_t pid = relay.process().pid();
+  for (int round = 0; round < kRounds && handovers().second == 0; ++round) {
+    ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+    for (int i = 0; i < kPerRound; ++i) {
+      ASSERT_NO_FATAL_FAILURE(add_source(sources, p));  // the kernel completes the handshake alone
+      ASSERT_NO_FATAL_FAILURE(send_range(int(sources.size()) - 1, 0, kEarly));
+    }
+    ASSERT_EQ(::kill(pid, SIGCONT), 0);
+    ASSERT_NO_FATAL_FAILURE(place(relay, sources));
+    PerWorker n = per_worker(sources);
+    EXPECT_EQ(n[0], n[1]) << sources.size() << " new associations are not spread evenly: " << n[0] << "/" << n[1];
+  }
+  EXPECT_GE(handovers().second, 1u) << "in " << sources.size() / kPerRound
+                                    << " rounds, no association was handed over with messages already read";
+  const int kSources = int(sources.size());
+  for (int i = 0; i < kSources; ++i) ASSERT_NO_FATAL_FAILURE(send_range(i, kEarly, kEarly + kLate));
+
+  std::vector<Msg> got = sink.recv_n(expected, Deadline::in(seconds(120)));
+  ASSERT_EQ(got.size(), expected) << "messages lost";
+  std::set<std::tuple<int, int, int>> seen;
+  std::map<std::pair<int, int>, int> next;
+  for (auto& m : got) {
+    Named id = name_of(m);
+    ASSERT_GE(id.src, 0) << "not a test message";
+    ASSERT_LT(id.src, kSources);
+    ASSERT_EQ(m.info.stream, id.stream);
+    ASSERT_EQ(m.info.ppid, ppid(id.src, id.stream));
+    ASSERT_TRUE(m.text() == body(id.src, id.stream, id.seq)) << "src " << id.src << " seq " << id.seq << " changed";
+    ASSERT_TRUE(seen.insert({id.src, id.stream, id.seq}).second) << "duplicate";
+    ASSERT_EQ(id.seq, next[std::make_pair(id.src, id.stream)]++)
+        << "src " << id.src << " stream " << id.stream << " out of order";
+  }
+  EXPECT_TRUE(sink.quiet_until(Deadline::in(milliseconds(300))));
+  json status = ctl_json(relay, {"status"});
+  EXPECT_EQ(status["totals"]["received"], expected);
+  EXPECT_EQ(status["totals"]["forwarded"], expected);
+  EXPECT_EQ(status["totals"]["dropped_no_target"], 0) << "a message of a handed-over association was lost";
+  const json* in = find_named(status["listeners"], "name", "in");
+  ASSERT_TRUE(in) << status.dump();
+  EXPECT_EQ((*in)["associations"], kSources);
+  EXPECT_EQ((*in)["accepted_total"], kSources);
+  // One at a time now: each new one goes to the worker with fewer (4/4 -> 5/4 or 4/5 -> 5/5 ...).
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_NO_FATAL_FAILURE(add_source(sources, p));
+    ASSERT_NO_FATAL_FAILURE(place(relay, sources));
+    PerWorker n = per_worker(sources);
+    EXPECT_LE(std::max(n[0], n[1]) - std::min(n[0], n[1]), 1u) << "after " << sources.size() << ": " << n[0] << "/" << n[1];
+  }
+  // An end makes room where it happened: the next goes there.
+  const int gone_worker = sources.front().worker;
+  sources.front().peer.reset();  // closes: SHUTDOWN
+  ASSERT_TRUE(wait_until([&] { return accepted_by_port(relay).count(sources.front().port) == 0; }, soon(),
+                         milliseconds(50)));
+  sources.erase(sources.begin());
+  ASSERT_NO_FATAL_FAILURE(add_source(sources, p));
+  ASSERT_NO_FATAL_FAILURE(place(relay, sources));
+  EXPECT_EQ(sources.back().worker, gone_worker);
 }
 
 // ---------------------------------------------------------------------------------------------

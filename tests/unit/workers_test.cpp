@@ -8,6 +8,7 @@
 #include "event/dispatcher.h"
 #include "event/inbox.h"
 #include "relay/status.h"
+#include "relay/placement.h"
 #include "relay/workers.h"
 
 namespace sctprelay {
@@ -194,6 +195,46 @@ TEST(StatsAdd, AddsEveryField) {
   a.add(b);
   v = 1;
   for (const auto& [name, field] : relay::Stats::kFields) EXPECT_EQ(a.*field, 101 * v++) << name;
+}
+
+// A new association goes to the worker carrying the fewest, its own on a tie: 8 arriving all on
+// worker 0 end up 4 and 4; ends make room where they happen.
+TEST(Placement, EvensOutWhereTheKernelPutNewAssociations) {
+  relay::Placement p(2);
+  std::vector<unsigned> to;
+  for (int i = 0; i < 8; ++i) to.push_back(p.place(0, true));
+  EXPECT_EQ(to, (std::vector<unsigned>{0, 1, 0, 1, 0, 1, 0, 1}));
+  EXPECT_EQ(p.carried(0), 4u);
+  EXPECT_EQ(p.carried(1), 4u);
+  EXPECT_EQ(p.place(1, true), 1u);  // a tie: it stays where it was accepted
+  p.left(1);
+  p.left(1);
+  EXPECT_EQ(p.place(0, true), 1u);  // worker 1 now carries fewer
+  EXPECT_EQ(p.place(0, false), 0u);  // one that cannot move is counted where it is
+  EXPECT_EQ(p.carried(0), 5u);
+  EXPECT_EQ(p.carried(1), 4u);
+}
+
+TEST(Placement, ThreeWorkersFillTheLeastCarriedFirst) {
+  relay::Placement p(3);
+  std::vector<std::size_t> n(3);
+  for (int i = 0; i < 30; ++i) n[p.place(unsigned(i % 2), true)]++;  // the kernel never picks worker 2
+  EXPECT_EQ(n, (std::vector<std::size_t>{10, 10, 10}));
+}
+
+TEST(Placement, AnItemOutlivesItsBatch) {
+  std::vector<uint8_t> buffer{1, 2, 3, 4};
+  sctp::Received item;
+  item.status = sctp::RecvStatus::Message;
+  item.info.stream = 7;
+  item.info.ppid = 46;
+  item.payload = buffer;
+  sctp::Received copy = relay::owned_copy(item);
+  buffer.assign(4, 0);
+  EXPECT_EQ(copy.status, sctp::RecvStatus::Message);
+  EXPECT_EQ(copy.info.stream, 7);
+  EXPECT_EQ(copy.info.ppid, 46u);
+  EXPECT_EQ(copy.data, (std::vector<uint8_t>{1, 2, 3, 4}));
 }
 
 }  // namespace
