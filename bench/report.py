@@ -502,8 +502,9 @@ class Report:
         self.w()
         two = [r for r in runs if r["variant"] == "sctprelayd" and r["workers"] == 2 and r.get("spread")]
         if two:
-            self.w("With `workers: 2` the kernel (SO_REUSEPORT) put the source associations on the two workers "
-                   "as %s; the sink saw %s relay associations (one per worker)." % (
+            self.w("With `workers: 2` the source associations were carried by the two workers as %s (the kernel's "
+                   "SO_REUSEPORT hash picks the worker that accepts one; that worker hands it to the one carrying "
+                   "the fewest, docs/workers.md); the sink saw %s relay associations (one per worker)." % (
                        "; ".join("%d → %s" % (r["assocs"], "/".join(str(v["accepted"]) for v in r["spread"].values()))
                                  for r in sorted(two, key=lambda r: (r["assocs"], r["round"]))),
                        ", ".join(sorted({str(r["sink"].get("assocs")) for r in two}))))

@@ -192,9 +192,9 @@ Association& Relay::take_on(ListenerRt& l, const sctp::AssocChange& c, std::vect
   join_groups(a);
   std::string groups;
   for (auto& g : a.groups) groups += (groups.empty() ? "" : ",") + g;
-  LOG_INFO("association up: listener %s assoc %d peer %s streams out %u in %u%s%s", l.cfg.name.c_str(), int(c.assoc),
-           addresses(a.peers).c_str(), c.outbound_streams, c.inbound_streams, groups.empty() ? "" : " groups ",
-           groups.c_str());
+  LOG_INFO("association up: listener %s assoc %d id %llu%s peer %s streams out %u in %u%s%s", l.cfg.name.c_str(),
+           int(c.assoc), (unsigned long long)a.id, worker_text().c_str(), addresses(a.peers).c_str(),
+           c.outbound_streams, c.inbound_streams, groups.empty() ? "" : " groups ", groups.c_str());
   return a;
 }
 
@@ -203,8 +203,9 @@ void Relay::accepted_down(Association& a, const char* why, bool aborted) {
   (aborted ? stats_.assoc_down_abort : stats_.assoc_down_shutdown)++;
   std::size_t lost = a.queue.size();
   drop(&a, DropReason::AssocGone, lost);
-  LOG_INFO("association down: listener %s assoc %d peer %s: %s%s", a.listener.c_str(), int(a.assoc),
-           addresses(a.peers).c_str(), why, lost ? (", " + std::to_string(lost) + " queued messages dropped").c_str() : "");
+  LOG_INFO("association down: listener %s assoc %d id %llu%s peer %s: %s%s", a.listener.c_str(), int(a.assoc),
+           (unsigned long long)a.id, worker_text().c_str(), addresses(a.peers).c_str(), why,
+           lost ? (", " + std::to_string(lost) + " queued messages dropped").c_str() : "");
   for (auto& name : a.groups)
     if (auto g = groups_.find(name); g != groups_.end()) {
       auto& m = g->second->members;

@@ -163,6 +163,10 @@ class Relay {
   Association& take_on(ListenerRt& l, const sctp::AssocChange& c, std::vector<sctp::Address> peers,
                        sctp::Socket* own);
   void hand_over_accepted();  // the batch's associations going to other workers, sent on
+  // " worker N" with several workers (for log lines that name an association), else "".
+  std::string worker_text() const {
+    return place_.count > 1 ? " worker " + std::to_string(place_.index) : std::string();
+  }
   void accepted_down(Association& a, const char* why, bool aborted);
   // admission.cpp's rules, applied: ABORTs an association its listener does not admit. False if
   // it was refused (and, when `a` is given, retired).
