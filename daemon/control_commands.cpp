@@ -7,6 +7,7 @@
 #include "control/status_json.h"
 #include "daemon/service.h"
 #include "util/log.h"
+#include "util/unix_time.h"
 
 namespace sctprelay::daemon {
 namespace {
@@ -14,10 +15,6 @@ namespace {
 using nlohmann::json;
 
 json refusal(const std::string& why) { return control::error_answer(why); }
-
-int64_t unix_seconds(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
 
 // A string field of the request, or empty.
 std::string text(const json& req, const char* key) {

@@ -73,6 +73,10 @@ class Association {
   std::vector<StagedMeta> staged_meta;
   bool want_write = false;  // the queue waits for the socket to take more
   bool retry_later = false; // the host was short of buffers (ENOBUFS): the retry timer drains it
+  // Sends can go to it (up, not ending, not waiting for the retry timer)...
+  bool sending() const { return up && !ending && !retry_later; }
+  // ...and nothing of its own waits ahead of a new message: that one goes out with its batch.
+  bool sends_now() const { return sending() && queue.empty(); }
   std::chrono::steady_clock::time_point last_warning{};
 
   // ---- the return path ----

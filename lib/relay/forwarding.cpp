@@ -75,43 +75,16 @@ void Relay::apply_route(int route, Association& from, const sctp::MessageInfo& i
   rt.book->matched_messages++;
   rt.book->matched_bytes += data.size();
   if (rt.any_drained) [[unlikely]]
-    return apply_route_drained(rt, from, in, data);
-  const config::Route& r = *rt.cfg;
-  sctp::MessageInfo out;
-  Origin origin;
-  rewrite(r, from, in, out, origin);
-  const std::size_t n = rt.targets.size();
-  switch (r.mode) {
-    case config::RouteMode::Forward:
-      deliver_to(rt.targets[0], from, out, data, origin);
-      break;
-    case config::RouteMode::FanOut:
-      for (auto& t : rt.targets) deliver_to(t, from, out, data, origin);
-      break;
-    case config::RouteMode::Balance: {
-      std::size_t i;
-      if (r.balance == config::Balance::ByStream) {
-        // The same stream always goes the same way, so its order holds end to end.
-        i = in.stream % n;
-      } else {
-        // Round-robin over the targets that are up; when none is, the next in turn queues it.
-        i = rt.next++ % n;
-        for (std::size_t k = 0; k < n; ++k) {
-          const Target& t = rt.targets[(i + k) % n];
-          if (t.up()) {
-            i = (i + k) % n;
-            break;
-          }
-        }
-      }
-      deliver_to(rt.targets[i], from, out, data, origin);
-      break;
-    }
-  }
+    return to_targets<true>(rt, from, in, data);
+  to_targets<false>(rt, from, in, data);
 }
 
-// The same with a target drained (sctprelayctl drain): the drained target is skipped.
-void Relay::apply_route_drained(RouteRt& rt, Association& from, const sctp::MessageInfo& in, Bytes data) {
+// A route's message to its targets, by its mode. With a target drained (sctprelayctl drain),
+// `kSkipDrained`: that target is out of service and skipped; what has no target left in service
+// goes to the default. Without (the common case) the checks are not even compiled in.
+template <bool kSkipDrained>
+void Relay::to_targets(RouteRt& rt, Association& from, const sctp::MessageInfo& in, Bytes data) {
+  auto out_of_service = [](const Target& t) { return kSkipDrained && t.drained(); };
   const config::Route& r = *rt.cfg;
   sctp::MessageInfo out;
   Origin origin;
@@ -119,18 +92,17 @@ void Relay::apply_route_drained(RouteRt& rt, Association& from, const sctp::Mess
   const std::size_t n = rt.targets.size();
   switch (r.mode) {
     case config::RouteMode::Forward:
-      // A drained target is out of service: the default takes its messages.
-      if (rt.targets[0].drained()) return apply_default(from, in, data);
+      if (out_of_service(rt.targets[0])) return apply_default(from, in, data);
       deliver_to(rt.targets[0], from, out, data, origin);
       break;
     case config::RouteMode::FanOut: {
       bool any = false;
       for (auto& t : rt.targets) {
-        if (t.drained()) continue;
+        if (out_of_service(t)) continue;
         deliver_to(t, from, out, data, origin);
         any = true;
       }
-      if (!any) apply_default(from, in, data);
+      if (kSkipDrained && !any) apply_default(from, in, data);
       break;
     }
     case config::RouteMode::Balance: {
@@ -139,20 +111,20 @@ void Relay::apply_route_drained(RouteRt& rt, Association& from, const sctp::Mess
         // The same stream always goes the same way, so its order holds end to end (a drained
         // target's streams move to the next one that is not).
         i = in.stream % n;
-        for (std::size_t k = 0; k < n && rt.targets[i].drained(); ++k) i = (i + 1) % n;
+        for (std::size_t k = 0; k < n && out_of_service(rt.targets[i]); ++k) i = (i + 1) % n;
       } else {
         // Round-robin over the targets that are up; when none is, the next in turn queues it.
         i = rt.next++ % n;
-        for (std::size_t k = 0; k < n && rt.targets[i].drained(); ++k) i = rt.next++ % n;
+        for (std::size_t k = 0; k < n && out_of_service(rt.targets[i]); ++k) i = rt.next++ % n;
         for (std::size_t k = 0; k < n; ++k) {
           const Target& t = rt.targets[(i + k) % n];
-          if (t.up() && !t.drained()) {
+          if (t.up() && !out_of_service(t)) {
             i = (i + k) % n;
             break;
           }
         }
       }
-      if (rt.targets[i].drained()) return apply_default(from, in, data);
+      if (out_of_service(rt.targets[i])) return apply_default(from, in, data);
       deliver_to(rt.targets[i], from, out, data, origin);
       break;
     }

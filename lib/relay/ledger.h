@@ -34,6 +34,10 @@ struct TargetBook {
   uint64_t messages = 0;
   uint64_t bytes = 0;
   DropCounts drops{};
+  void handed_on(std::size_t n) {
+    messages++;
+    bytes += n;
+  }
 };
 
 struct RouteBook {

@@ -212,7 +212,8 @@ class Relay {
     return pick_slow(t, from, stream);
   }
   Association* pick_slow(const Target& t, Association& from, uint16_t stream);
-  void apply_route_drained(RouteRt& rt, Association& from, const sctp::MessageInfo& in, Bytes data);
+  template <bool kSkipDrained>
+  void to_targets(RouteRt& rt, Association& from, const sctp::MessageInfo& in, Bytes data);
   void refresh_drained();  // after a drain or a reload: which routes have a drained target
   // Hands a routed copy to target `t`, counting it on the target's book.
   void deliver_to(const Target& t, Association& from, const sctp::MessageInfo& info, Bytes data,

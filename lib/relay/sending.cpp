@@ -52,13 +52,10 @@ inline void Relay::stage(Association& to, const sctp::MessageInfo& info, Bytes d
 void Relay::deliver(Association* to, const sctp::MessageInfo& info, Bytes data, Association& from,
                     const Origin& origin, TargetBook* counts) {
   // Nothing waits ahead of it and it fits as it is: it goes out with this batch's sends.
-  if (to && to->up && !to->ending && !to->retry_later && to->queue.empty() && within_send_buffer(*to, data.size()) &&
+  if (to && to->sends_now() && within_send_buffer(*to, data.size()) &&
       (to->out_streams == 0 || info.stream < to->out_streams)) [[likely]] {
     stage(*to, info, data, from, origin);
-    if (counts) {
-      counts->messages++;
-      counts->bytes += data.size();
-    }
+    if (counts) counts->handed_on(data.size());
     return;
   }
   deliver_otherwise(to, info, data, from, origin, counts);
@@ -72,15 +69,12 @@ void Relay::deliver_otherwise(Association* to, const sctp::MessageInfo& info, By
     dropped = DropReason::NoTarget;
   } else if (!fits_send_buffer(*to, data.size())) {
     dropped = DropReason::TooBig;
-  } else if (to->up && !to->ending && !to->retry_later && to->queue.empty()) {
+  } else if (to->sends_now()) {
     // Its stream is beyond the association's: mapped (or rejected) first.
     sctp::MessageInfo now = info;
     if (fit_stream(*to, now)) {
       stage(*to, now, data, from, origin);
-      if (counts) {
-        counts->messages++;
-        counts->bytes += data.size();
-      }
+      if (counts) counts->handed_on(data.size());
       return;
     }
     dropped = DropReason::Stream;
@@ -88,12 +82,10 @@ void Relay::deliver_otherwise(Association* to, const sctp::MessageInfo& info, By
     dropped = enqueue(*to, info, data.data(), data.size(), &from, origin);
   }
   if (!counts) return;
-  if (dropped) {
+  if (dropped)
     counts->drops[static_cast<std::size_t>(*dropped)]++;
-  } else {
-    counts->messages++;
-    counts->bytes += data.size();
-  }
+  else
+    counts->handed_on(data.size());
 }
 
 bool Relay::map_stream(Association& to, sctp::MessageInfo& info) {
@@ -182,12 +174,12 @@ std::optional<DropReason> Relay::enqueue(Association& to, const sctp::MessageInf
   to.queue.push_back(info, data, len, Clock::now(), origin);
   stats_.queued++;
   if (to.queue.size() > to.queue_high_water) to.queue_high_water = to.queue.size();
-  if (to.up && !to.ending && !to.retry_later) want_write(to);
+  if (to.sending()) want_write(to);
   return std::nullopt;
 }
 
 void Relay::drain(Association& to) {
-  while (to.up && !to.ending && !to.retry_later && !to.queue.empty()) {
+  while (to.sending() && !to.queue.empty()) {
     // The queue's front goes out in one sendmmsg, as far as streams fit.
     drain_.clear();
     while (drain_.size() < kDrainBatch && drain_.size() < to.queue.size()) {

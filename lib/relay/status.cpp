@@ -5,14 +5,10 @@
 #include "relay/log_text.h"
 #include "relay/relay.h"
 #include "util/log.h"
+#include "util/unix_time.h"
 
 namespace sctprelay::relay {
 namespace {
-
-int64_t unix_seconds(std::chrono::system_clock::time_point t) {
-  if (t.time_since_epoch().count() == 0) return 0;
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
 
 std::vector<std::string> texts(const std::vector<sctp::Address>& addrs) {
   std::vector<std::string> out;

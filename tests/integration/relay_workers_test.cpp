@@ -456,15 +456,7 @@ metrics: {listen: "127.0.0.1:{P5}"}
 TEST(RelayWorkers, NewAssociationsAreSpreadEvenlyAndWhatWasReadBeforeTheHandOverGoesWithThem) {
   uint16_t p = ports_for_test();
   Peer sink = Peer::listen(p + 1);
-  Daemon relay(with_ports(R"(
-workers: 2
-listeners:
-  - {name: in, addresses: [127.0.0.1], port: {P0}}
-destinations:
-  - {name: out, addresses: [127.0.0.1], port: {P1}}
-routes:
-  - {from: in, to: out}
-)", p), "debug");
+  Daemon relay(with_ports(std::string("workers: 2\n") + kInToOut, p), "debug");
   ASSERT_TRUE(wait_ups(sink, kWorkers));
   constexpr int kRounds = 6, kPerRound = 8, kStreams = 2, kEarly = 24, kLate = 16;
   auto ppid = [](int src, int stream) { return uint32_t(0x100 * (src + 1) + stream); };

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "config/loader.h"
+#include "config_helpers.h"
 #include "relay/admission.h"
 #include "relay/out_queue.h"
 #include "relay/rate_limiter.h"
@@ -11,25 +12,13 @@
 namespace sctprelay {
 namespace {
 
-using Lines = std::vector<std::string>;
+using test::Lines;
+using test::load_ok;
+using test::errors_of;
 using namespace std::chrono_literals;
 
 std::string with_listener(const std::string& extra) {
   return "listeners:\n  - name: ran\n    address: 127.0.0.1\n    port: 36412\n" + extra;
-}
-
-config::Config load_ok(const std::string& text) {
-  config::LoadResult r = config::load_string(text, "t.yaml");
-  for (auto& e : r.errors) ADD_FAILURE() << e.to_string();
-  return r.ok() ? *r.config : config::Config{};
-}
-
-Lines errors_of(const std::string& text) {
-  config::LoadResult r = config::load_string(text, "t.yaml");
-  EXPECT_FALSE(r.ok()) << "expected errors, but the config loaded";
-  Lines out;
-  for (auto& e : r.errors) out.push_back(e.to_string());
-  return out;
 }
 
 sctp::Address addr(const std::string& host, uint16_t port = 4000) {

@@ -4,33 +4,18 @@
 #include <fstream>
 
 #include "config/loader.h"
+#include "config_helpers.h"
 
 namespace sctprelay::config {
 namespace {
 
-using Lines = std::vector<std::string>;
-
-// A file with one listener, then `tail` from line 3 on.
-std::string with(const std::string& tail) {
-  return "listeners:\n  - {name: ran, address: 127.0.0.1, port: 36412}\n" + tail;
-}
-
-Config load_ok(const std::string& text) {
-  LoadResult r = load_string(text, "t.yaml");
-  for (auto& e : r.errors) ADD_FAILURE() << e.to_string();
-  return r.ok() ? *r.config : Config{};
-}
-
-Lines errors_of(const std::string& text) {
-  LoadResult r = load_string(text, "t.yaml");
-  EXPECT_FALSE(r.ok()) << "expected errors, but the config loaded";
-  Lines out;
-  for (auto& e : r.errors) out.push_back(e.to_string());
-  return out;
-}
+using test::Lines;
+using test::load_ok;
+using test::errors_of;
+using test::with_listener;
 
 TEST(ConfigControl, DefaultsWhenAbsent) {
-  Config c = load_ok(with(""));
+  Config c = load_ok(with_listener(""));
   EXPECT_EQ(c.control.socket, "");
   EXPECT_EQ(c.control.group, "");
   EXPECT_EQ(c.control.mode, 0660u);
@@ -41,7 +26,7 @@ TEST(ConfigControl, DefaultsWhenAbsent) {
 }
 
 TEST(ConfigControl, AllKeys) {
-  Config c = load_ok(with("control:\n  socket: /run/sctprelayd/control.sock\n  group: sctprelay-ops\n  mode: 0640\n"));
+  Config c = load_ok(with_listener("control:\n  socket: /run/sctprelayd/control.sock\n  group: sctprelay-ops\n  mode: 0640\n"));
   EXPECT_EQ(c.control.socket, "/run/sctprelayd/control.sock");
   EXPECT_EQ(c.control.group, "sctprelay-ops");
   EXPECT_EQ(c.control.mode, 0640u);
@@ -51,7 +36,7 @@ TEST(ConfigControl, AllKeys) {
 }
 
 TEST(ConfigControl, EmptyMapKeepsTheDefaults) {
-  Config c = load_ok(with("control: {}\n"));
+  Config c = load_ok(with_listener("control: {}\n"));
   EXPECT_EQ(c.control.socket, "");
   EXPECT_EQ(c.control.mode, 0660u);
   EXPECT_EQ(c.control.where.line, 3);
@@ -64,27 +49,27 @@ TEST(ConfigControl, ModeIsAlwaysOctal) {
       {"0", 0},       {"0777", 0777},     {"000777", 0777}, {"7", 07},
   };
   for (auto& [text, mode] : cases) {
-    Config c = load_ok(with(std::string("control: {mode: ") + text + "}\n"));
+    Config c = load_ok(with_listener(std::string("control: {mode: ") + text + "}\n"));
     EXPECT_EQ(c.control.mode, mode) << text;
   }
 }
 
 TEST(ConfigControl, GroupNames) {
   for (const char* name : {"sctprelay", "wheel", "_ops", "ops-team", "ops.team", "Ops2", "machine$", "0ps"}) {
-    Config c = load_ok(with(std::string("control: {group: \"") + name + "\"}\n"));
+    Config c = load_ok(with_listener(std::string("control: {group: \"") + name + "\"}\n"));
     EXPECT_EQ(c.control.group, name);
   }
 }
 
 TEST(ConfigControl, SocketPathAtTheLimit) {
   const std::string path = "/" + std::string(106, 's');  // 107 bytes: sun_path less its NUL
-  Config c = load_ok(with("control: {socket: " + path + "}\n"));
+  Config c = load_ok(with_listener("control: {socket: " + path + "}\n"));
   EXPECT_EQ(c.control.socket, path);
 }
 
 TEST(ConfigControl, BadValuesEachReportedAtTheirPlace) {
   const std::string too_long = "/run/" + std::string(103, 'x');  // 108 bytes
-  EXPECT_EQ(errors_of(with("control:\n"
+  EXPECT_EQ(errors_of(with_listener("control:\n"
                            "  socket: run/control.sock\n"
                            "  group: \"ops:team\"\n"
                            "  mode: 0680\n"
@@ -98,22 +83,22 @@ TEST(ConfigControl, BadValuesEachReportedAtTheirPlace) {
                 "0660 or 0600)",
                 "t.yaml:7:3: control.sockt: unknown key \"sockt\" (did you mean \"socket\"?)",
             }));
-  EXPECT_EQ(errors_of(with("control: {socket: " + too_long + "}\n")),
+  EXPECT_EQ(errors_of(with_listener("control: {socket: " + too_long + "}\n")),
             Lines({"t.yaml:3:19: control.socket: the socket path is 108 bytes; a unix socket path may be at most 107 "
                    "bytes (the size of sun_path less its terminating NUL)"}));
-  EXPECT_EQ(errors_of(with("control: {socket: /run/sctprelayd/}\n")),
+  EXPECT_EQ(errors_of(with_listener("control: {socket: /run/sctprelayd/}\n")),
             Lines({"t.yaml:3:19: control.socket: \"/run/sctprelayd/\" names a directory; give the socket's file name "
                    "too (e.g. /run/sctprelayd/control.sock)"}));
-  EXPECT_EQ(errors_of(with("control: {socket: \"\"}\n")),
+  EXPECT_EQ(errors_of(with_listener("control: {socket: \"\"}\n")),
             Lines({"t.yaml:3:19: control.socket: expected an absolute path for the control socket, got an empty "
                    "string"}));
-  EXPECT_EQ(errors_of(with("control: {socket: [/a, /b]}\n")),
+  EXPECT_EQ(errors_of(with_listener("control: {socket: [/a, /b]}\n")),
             Lines({"t.yaml:3:19: control.socket: expected an absolute path for the control socket, got a list"}));
 }
 
 TEST(ConfigControl, BadGroups) {
   auto one = [](const std::string& value) {
-    Lines got = errors_of(with("control: {group: " + value + "}\n"));
+    Lines got = errors_of(with_listener("control: {group: " + value + "}\n"));
     return got.size() == 1 ? got[0] : "(" + std::to_string(got.size()) + " errors)";
   };
   const std::string shape =
@@ -132,7 +117,7 @@ TEST(ConfigControl, BadGroups) {
 
 TEST(ConfigControl, BadModes) {
   auto one = [](const std::string& value) {
-    Lines got = errors_of(with("control: {mode: " + value + "}\n"));
+    Lines got = errors_of(with_listener("control: {mode: " + value + "}\n"));
     return got.size() == 1 ? got[0] : "(" + std::to_string(got.size()) + " errors)";
   };
   const std::string above = " is above 0777: give only the permission bits (no setuid, setgid or sticky bit)";
@@ -151,9 +136,9 @@ TEST(ConfigControl, BadModes) {
 }
 
 TEST(ConfigControl, NotAMap) {
-  EXPECT_EQ(errors_of(with("control: /run/x.sock\n")),
+  EXPECT_EQ(errors_of(with_listener("control: /run/x.sock\n")),
             Lines({"t.yaml:3:10: control: expected the control socket settings (a map of keys), got \"/run/x.sock\""}));
-  EXPECT_EQ(errors_of(with("control:\n")),
+  EXPECT_EQ(errors_of(with_listener("control:\n")),
             Lines({"t.yaml:3:1: control: expected the control socket settings (a map of keys), got nothing"}));
 }
 
@@ -172,7 +157,7 @@ TEST(ConfigMetrics, ListenForms) {
       {"\"[::ffff:127.0.0.1]:9464\"", "::ffff:127.0.0.1", 9464},
   };
   for (auto& c : cases) {
-    Config cfg = load_ok(with(std::string("metrics:\n  listen: ") + c.text + "\n"));
+    Config cfg = load_ok(with_listener(std::string("metrics:\n  listen: ") + c.text + "\n"));
     EXPECT_EQ(cfg.metrics.address, c.address) << c.text;
     EXPECT_EQ(cfg.metrics.port, c.port) << c.text;
     // The position is the listen value's: a bind failure at run time points at it.
@@ -184,7 +169,7 @@ TEST(ConfigMetrics, ListenForms) {
 
 TEST(ConfigMetrics, BadListen) {
   auto one = [](const std::string& value) {
-    Lines got = errors_of(with("metrics: {listen: " + value + "}\n"));
+    Lines got = errors_of(with_listener("metrics: {listen: " + value + "}\n"));
     return got.size() == 1 ? got[0] : "(" + std::to_string(got.size()) + " errors: " + (got.empty() ? "" : got[0]) + ")";
   };
   const std::string at = "t.yaml:3:19: metrics.listen: ";
@@ -211,22 +196,22 @@ TEST(ConfigMetrics, BadListen) {
 }
 
 TEST(ConfigMetrics, BothHalvesWrongAreBothReported) {
-  EXPECT_EQ(errors_of(with("metrics: {listen: \"bogus:99999\"}\n")),
+  EXPECT_EQ(errors_of(with_listener("metrics: {listen: \"bogus:99999\"}\n")),
             Lines({"t.yaml:3:19: metrics.listen: \"bogus\" is not an IPv4 or IPv6 address (host names are not resolved)",
                    "t.yaml:3:19: metrics.listen: port \"99999\" is not a number 1..65535"}));
 }
 
 TEST(ConfigMetrics, MapShape) {
-  EXPECT_EQ(errors_of(with("metrics: {}\n")), Lines({"t.yaml:3:10: metrics: missing required key \"listen\""}));
-  EXPECT_EQ(errors_of(with("metrics:\n  listen: 127.0.0.1:9464\n  path: /metrics\n")),
+  EXPECT_EQ(errors_of(with_listener("metrics: {}\n")), Lines({"t.yaml:3:10: metrics: missing required key \"listen\""}));
+  EXPECT_EQ(errors_of(with_listener("metrics:\n  listen: 127.0.0.1:9464\n  path: /metrics\n")),
             Lines({"t.yaml:5:3: metrics.path: unknown key \"path\" (allowed: listen)"}));
-  EXPECT_EQ(errors_of(with("metrics: 127.0.0.1:9464\n")),
+  EXPECT_EQ(errors_of(with_listener("metrics: 127.0.0.1:9464\n")),
             Lines({"t.yaml:3:10: metrics: expected the metrics settings (a map of keys), got \"127.0.0.1:9464\""}));
 }
 
 // Both sections together, as in the documentation.
 TEST(ConfigMetrics, WithControl) {
-  Config c = load_ok(with("control:\n  socket: /run/sctprelayd/control.sock\n  mode: \"0660\"\n"
+  Config c = load_ok(with_listener("control:\n  socket: /run/sctprelayd/control.sock\n  mode: \"0660\"\n"
                           "metrics:\n  listen: \"[::1]:9464\"\n"));
   EXPECT_EQ(c.control.socket, "/run/sctprelayd/control.sock");
   EXPECT_EQ(c.control.mode, 0660u);

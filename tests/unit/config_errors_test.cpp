@@ -3,23 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "config/loader.h"
+#include "config_helpers.h"
 
 namespace sctprelay::config {
 namespace {
 
-using Lines = std::vector<std::string>;
-
-// Loads `text` as "t.yaml" (one leading newline dropped, so line 1 is the raw string's first line)
-// and returns the errors as strings; fails the test if the text loaded.
-Lines errors_of(std::string text) {
-  if (!text.empty() && text[0] == '\n') text.erase(0, 1);
-  LoadResult r = load_string(text, "t.yaml");
-  EXPECT_FALSE(r.ok()) << "expected errors, but the config loaded";
-  EXPECT_FALSE(r.config.has_value());
-  Lines out;
-  for (auto& e : r.errors) out.push_back(e.to_string());
-  return out;
-}
+using test::Lines;
+using test::errors_of;
 
 // The example from the operator documentation.
 TEST(ConfigErrors, UnknownDestinationPointsAtTheName) {

@@ -8,30 +8,19 @@
 
 #include "config/buffer_limits.h"
 #include "config/loader.h"
+#include "config_helpers.h"
 
 namespace sctprelay::config {
 namespace {
 
-using Lines = std::vector<std::string>;
+using test::Lines;
+using test::load_ok;
+using test::errors_of;
 constexpr std::size_t kMiB = 1024u * 1024u;
 
 // A file with one listener and `limits` as given (indented two spaces); limits start on line 3.
 std::string with_limits(const std::string& limits) {
   return "listeners:\n  - {name: ran, address: 127.0.0.1, port: 36412}\nlimits:\n" + limits;
-}
-
-Config load_ok(const std::string& text) {
-  LoadResult r = load_string(text, "t.yaml");
-  for (auto& e : r.errors) ADD_FAILURE() << e.to_string();
-  return r.ok() ? *r.config : Config{};
-}
-
-Lines errors_of(const std::string& text) {
-  LoadResult r = load_string(text, "t.yaml");
-  EXPECT_FALSE(r.ok()) << "expected errors, but the config loaded";
-  Lines out;
-  for (auto& e : r.errors) out.push_back(e.to_string());
-  return out;
 }
 
 TEST(ConfigLimits, Defaults) {

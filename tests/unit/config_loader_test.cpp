@@ -1,23 +1,17 @@
 // Loading good configs: every key lands in the right Config field, defaults apply, the shipped
 // sample config loads clean.
 #include "config/loader.h"
+#include "config_helpers.h"
 
 #include <gtest/gtest.h>
 
 namespace sctprelay::config {
 namespace {
 
+using test::load_ok;
+
 using std::chrono::milliseconds;
 using Range = std::pair<uint16_t, uint16_t>;
-
-// Drops one leading newline so raw strings can start on their own line: line 1 is the first key.
-Config load_ok(std::string text) {
-  if (!text.empty() && text[0] == '\n') text.erase(0, 1);
-  LoadResult r = load_string(text, "t.yaml");
-  for (auto& e : r.errors) ADD_FAILURE() << e.to_string();
-  EXPECT_TRUE(r.ok());
-  return r.ok() ? *r.config : Config{};
-}
 
 constexpr const char* kFull = R"(
 log_level: debug

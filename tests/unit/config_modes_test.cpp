@@ -3,30 +3,15 @@
 #include <gtest/gtest.h>
 
 #include "config/loader.h"
+#include "config_helpers.h"
 
 namespace sctprelay::config {
 namespace {
 
-using Lines = std::vector<std::string>;
-
-LoadResult load(std::string text) {
-  if (!text.empty() && text[0] == '\n') text.erase(0, 1);  // line 1 is the raw string's first line
-  return load_string(text, "t.yaml");
-}
-
-Config load_ok(const std::string& text) {
-  LoadResult r = load(text);
-  for (auto& e : r.errors) ADD_FAILURE() << e.to_string();
-  return r.ok() ? *r.config : Config{};
-}
-
-Lines errors_of(const std::string& text) {
-  LoadResult r = load(text);
-  EXPECT_FALSE(r.ok()) << "expected errors, but the config loaded";
-  Lines out;
-  for (auto& e : r.errors) out.push_back(e.to_string());
-  return out;
-}
+using test::Lines;
+using test::load_ok;
+using test::errors_of;
+using test::load_text;
 
 TEST(ConfigOversize, DefaultsToAbortAndTakesAbortOrDrop) {
   Config c = load_ok(R"(

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "config/loader.h"
+#include "config_helpers.h"
 #include "event/dispatcher.h"
 #include "event/inbox.h"
 #include "relay/status.h"
@@ -14,37 +15,22 @@
 namespace sctprelay {
 namespace {
 
-using Lines = std::vector<std::string>;
-
-std::string with(const std::string& tail) {
-  return "listeners:\n  - {name: ran, address: 127.0.0.1, port: 36412}\n" + tail;
-}
-
-config::Config load_ok(const std::string& text) {
-  config::LoadResult r = config::load_string(text, "t.yaml");
-  for (auto& e : r.errors) ADD_FAILURE() << e.to_string();
-  return r.ok() ? *r.config : config::Config{};
-}
-
-Lines errors_of(const std::string& text) {
-  config::LoadResult r = config::load_string(text, "t.yaml");
-  EXPECT_FALSE(r.ok()) << "expected errors, but the config loaded";
-  Lines out;
-  for (auto& e : r.errors) out.push_back(e.to_string());
-  return out;
-}
+using test::Lines;
+using test::load_ok;
+using test::errors_of;
+using test::with_listener;
 
 TEST(ConfigWorkers, OneUnlessGiven) {
-  config::Config c = load_ok(with(""));
+  config::Config c = load_ok(with_listener(""));
   EXPECT_EQ(relay::worker_count(c.workers), 1u);
   EXPECT_EQ(c.workers.where.line, 0);
 }
 
 TEST(ConfigWorkers, NumberOrAuto) {
-  config::Config c = load_ok(with("workers: 4\n"));
+  config::Config c = load_ok(with_listener("workers: 4\n"));
   EXPECT_EQ(relay::worker_count(c.workers), 4u);
   EXPECT_EQ(c.workers.where.line, 3);
-  c = load_ok(with("workers: auto\n"));
+  c = load_ok(with_listener("workers: auto\n"));
   EXPECT_TRUE(c.workers.automatic);
   const unsigned cpus = relay::worker_count(c.workers);
   EXPECT_GE(cpus, 1u);
@@ -52,13 +38,13 @@ TEST(ConfigWorkers, NumberOrAuto) {
 }
 
 TEST(ConfigWorkers, BadValuesSayWhatIsAllowed) {
-  EXPECT_EQ(errors_of(with("workers: 0\n")),
+  EXPECT_EQ(errors_of(with_listener("workers: 0\n")),
             Lines({"t.yaml:3:10: workers: 0 is out of range 1..64"}));
-  EXPECT_EQ(errors_of(with("workers: 65\n")),
+  EXPECT_EQ(errors_of(with_listener("workers: 65\n")),
             Lines({"t.yaml:3:10: workers: 65 is out of range 1..64"}));
-  EXPECT_EQ(errors_of(with("workers: many\n")),
+  EXPECT_EQ(errors_of(with_listener("workers: many\n")),
             Lines({"t.yaml:3:10: workers: expected a number of workers from 1 to 64 or \"auto\" (one per CPU)"}));
-  EXPECT_EQ(errors_of(with("workers: [2]\n")),
+  EXPECT_EQ(errors_of(with_listener("workers: [2]\n")),
             Lines({"t.yaml:3:10: workers: expected a number of workers from 1 to 64 or \"auto\" (one per CPU)"}));
 }
 
@@ -68,8 +54,8 @@ TEST(ConfigWorkers, GroupsNeedOneWorker) {
 routes:
   - {from: ran, to: enbs}
 )";
-  load_ok(with(groups));
-  EXPECT_EQ(errors_of(with("workers: 2\n" + groups)),
+  load_ok(with_listener(groups));
+  EXPECT_EQ(errors_of(with_listener("workers: 2\n" + groups)),
             Lines({"t.yaml:5:12: destinations[0].name: destination \"enbs\" is a group, which needs workers: 1 "
                    "(line 3 asks for 2): a group's members must all be accepted by one event loop"}));
 }
