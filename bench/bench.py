@@ -749,6 +749,60 @@ WORKERS_SYSCTL = {"net.core.netdev_max_backlog": "100000", "net.sctp.rto_min": "
 # kernel discarded tens of thousands of DATA chunks a run (direct from 64 sources: the run never
 # finished).
 WORKERS_SINK_BUFFER = 64 << 20
+# The sources run at nice 10: they stand for peers on other machines, and at the same weight the
+# scheduler gave each of 8 or 64 source processes as much of the 2 vCPUs as a relay thread (the one
+# relay thread of `workers: 1` got about 60% of a vCPU while the VM had 30% idle). The sink stays
+# at 0 (at 10, two relay threads starved it and it held the whole run back).
+WORKERS_SOURCES_NICE = int(os.environ.get("BENCH_WORKERS_SOURCES_NICE", "10"))
+# ksoftirqd under SCHED_FIFO (SoftirqFirst); BENCH_WORKERS_SOFTIRQ_FIFO=0 leaves it as it is.
+WORKERS_SOFTIRQ_FIFO = os.environ.get("BENCH_WORKERS_SOFTIRQ_FIFO", "1") == "1"
+# BENCH_WORKERS_BUNDLE=B: sources send with MSG_MORE, up to B messages a packet (sctp-loadgen
+# source --bundle); 1 (the default) is a packet per message, as everywhere else.
+WORKERS_BUNDLE = int(os.environ.get("BENCH_WORKERS_BUNDLE", "1"))
+
+
+def NICE_PREFIX(n):
+    return ["nice", "-n", str(n)] if n else []
+
+
+class SoftirqFirst:
+    """For a `with` block, runs the kernel's softirq threads (ksoftirqd/N) under SCHED_FIFO, then
+    puts their old policy back. Loopback packets the sending syscall does not process itself wait
+    for ksoftirqd; as one of dozens of runnable tasks on 2 emulated vCPUs it got a sliver of one,
+    packets waited in the input queue for over a second, and their senders' retransmission timers
+    fired (tens of T3 timeouts a run, each stalling an association for a second, and thousands of
+    chunks sent twice)."""
+
+    def __init__(self, enabled=True):
+        self.enabled = enabled
+        self.old = {}
+
+    @staticmethod
+    def threads():
+        out = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/comm" % d) as f:
+                        if f.read().startswith("ksoftirqd/"):
+                            out.append(int(d))
+                except OSError:
+                    pass
+        return out
+
+    def __enter__(self):
+        if self.enabled:
+            for pid in self.threads():
+                self.old[pid] = (os.sched_getscheduler(pid), os.sched_getparam(pid))
+                os.sched_setscheduler(pid, os.SCHED_FIFO, os.sched_param(1))
+        return self
+
+    def __exit__(self, *exc):
+        for pid, (policy, param) in self.old.items():
+            try:
+                os.sched_setscheduler(pid, policy, param)
+            except OSError:
+                pass
 
 
 class Sysctls:
@@ -824,9 +878,9 @@ def workers_run(variant, assocs, per_assoc, workers=1, size=100, timeout=180, ct
             to = sink.port
         # One process group, released with one signal (one kill(2): none starts ahead of the rest).
         for i in range(assocs):
-            srcs.append(Proc([LOADGEN, "source", "--to", "127.0.0.1:%d" % to, "--count", str(per_assoc), "--size",
+            srcs.append(Proc(NICE_PREFIX(WORKERS_SOURCES_NICE) + [LOADGEN, "source", "--to", "127.0.0.1:%d" % to, "--count", str(per_assoc), "--size",
                               str(size), "--streams", str(STREAMS), "--ppid", str(PPID), "--timeout", "60",
-                              "--id", str(i), "--hold", "--wait-start"], "source-%d" % i,
+                              "--id", str(i), "--hold", "--wait-start", "--bundle", str(WORKERS_BUNDLE)], "source-%d" % i,
                              process_group=srcs[0].pid if srcs else 0))
         for s in srcs:
             s.wait_line(lambda l: '"connected"' in l, 180)
@@ -1158,7 +1212,8 @@ def main():
     # sends total / associations over STREAMS streams), straight to the sink and through sctprelayd
     # with `workers: 1` and `workers: 2`.
     wk = dict(assocs=[8, 64], total=2000 if q else 48000, size=100, workers=[1, 2], sysctl=WORKERS_SYSCTL,
-              sink_buffer=WORKERS_SINK_BUFFER)
+              sink_buffer=WORKERS_SINK_BUFFER, softirq_fifo=WORKERS_SOFTIRQ_FIFO, sources_nice=WORKERS_SOURCES_NICE,
+              bundle=WORKERS_BUNDLE)
 
     # Inherited by every child: sctprelayd holds one descriptor per association since the peel-off
     # (it raises its soft limit to this hard one at start), and the 10,000-association client one
@@ -1258,7 +1313,7 @@ def main():
             if r % 2:
                 plan.reverse()
             for k, (v, w) in ((k, vw) for k in wk["assocs"] for vw in plan):
-                with Sysctls(WORKERS_SYSCTL):
+                with Sysctls(WORKERS_SYSCTL), SoftirqFirst(WORKERS_SOFTIRQ_FIFO):
                     name = "direct" if v == "direct" else "workers %d" % w
                     res = attempt("workers %s %d assocs round %d" % (name, k, r + 1), workers_run, v, k,
                                   wk["total"] // k, workers=w, size=wk["size"], ctl_dir=ctl_dir)

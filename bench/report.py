@@ -430,8 +430,8 @@ class Report:
                "(at the default backlog of 1,000 the input queue overflowed by tens of thousands of packets a "
                "run; with the other sections' `rto_min` of 10 ms, receivers that waited for a vCPU longer than "
                "that made their senders time out and send their whole flight again, thousands of chunks a run "
-               "discarded as duplicates) and a sink receive buffer of %s (with "
-               "1 MiB, the kernel discarded tens of thousands of DATA chunks a run at the sink). A direct run "
+               "discarded as duplicates), a sink receive buffer of %s (with "
+               "1 MiB, the kernel discarded tens of thousands of DATA chunks a run at the sink)%s%s%s. A direct run "
                "that is not valid is shown but does not fail the benchmark (no relay is under test). Associations per worker and messages each read from `assocs` on the control "
                "socket (what `sctprelayctl assocs --json` shows), taken while the sources still held their "
                "associations. A run is valid only if every message arrived once, whole, in order per (source "
@@ -440,7 +440,16 @@ class Report:
                    " and ".join(str(k) for k in m.get("assocs", [])), self.d["meta"].get("streams", 4),
                    fmt(m.get("total")), size_name(m.get("size", 100)),
                    ", ".join("`%s=%s`" % kv for kv in (m.get("sysctl") or {}).items()) or "the VM's defaults",
-                   "%d MiB" % (m["sink_buffer"] >> 20) if m.get("sink_buffer") else "1 MiB"))
+                   "%d MiB" % (m["sink_buffer"] >> 20) if m.get("sink_buffer") else "1 MiB",
+                   ", the kernel's softirq threads (`ksoftirqd/N`) under SCHED_FIFO (as one of dozens of runnable "
+                   "tasks on 2 vCPUs they got a sliver of one: loopback packets waited over a second in the input "
+                   "queue, and their senders' retransmission timers fired, tens of T3 timeouts a run, each stalling "
+                   "an association for a second)" if m.get("softirq_fifo") else "",
+                   ", the sources at nice %d (they stand for peers on other machines; at the same weight the "
+                   "scheduler gave each of 8 or 64 source processes as much CPU as a relay thread)" % m["sources_nice"]
+                   if m.get("sources_nice") else "",
+                   ", sources bundling up to %d messages a packet (MSG_MORE)" % m["bundle"] if (m.get("bundle") or 1) > 1
+                   else ""))
         self.w()
         ok = [r for r in runs if r.get("valid")]
         self.w("| associations | direct msg/s | workers 1 msg/s | workers 2 msg/s | **workers 2 ÷ workers 1** "

@@ -59,7 +59,7 @@ void usage() {
   std::fputs(
       "usage: sctp-loadgen MODE [--option value]...\n"
       "  source  --to H:P --count N --size S [--streams K] [--ppid P] [--timeout SEC] [--blocked-ms MS]\n"
-      "          [--start-delay-ms MS] [--hold] [--id N] [--rate MSGS_PER_S] [--wait-start]\n"
+      "          [--start-delay-ms MS] [--hold] [--id N] [--rate MSGS_PER_S] [--wait-start] [--bundle B]\n"
       "          (SIGUSR1: stop sending, close, print the result; --hold: after the last message,\n"
       "           wait for SIGUSR1 before closing; --wait-start: once connected, wait for SIGUSR2\n"
       "           before the first message)\n"
