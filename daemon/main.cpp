@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
   const uint64_t fd_limit = raise_descriptor_limit();
 
   try {
-    event::Dispatcher dispatcher;
+    sctprelay::event::Dispatcher dispatcher;
     daemon::Service service(dispatcher, {opts.config, opts.log_level}, std::move(*cfg));
     LOG_INFO("sctprelayd %s starting (libevent %s, backend %s, up to %llu descriptors)", SCTPRELAYD_VERSION,
              event_get_version(), dispatcher.backend(), (unsigned long long)fd_limit);

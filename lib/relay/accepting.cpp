@@ -116,7 +116,8 @@ void Relay::accept_association(ListenerRt& l, const sctp::AssocChange& c, const 
 }
 
 void Relay::hand_over_accepted() {
-  for (auto& [assoc, h] : handing_over_) {
+  for (auto& entry : handing_over_) {
+    std::shared_ptr<HandedOver> h = entry.second;
     place_.placement->run_on(h->to, [h](Relay& r) { r.adopt(std::move(*h)); });
   }
   handing_over_.clear();

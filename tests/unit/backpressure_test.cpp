@@ -13,7 +13,7 @@ using relay::Clock;
 namespace {
 
 struct BackpressureTest : ::testing::Test {
-  event::Dispatcher dispatcher;
+  sctprelay::event::Dispatcher dispatcher;
   AssociationTable table{dispatcher};
   relay::Stats stats;
   Backpressure bp{table, stats};
