@@ -104,6 +104,7 @@ void Relay::accept_association(ListenerRt& l, const sctp::AssocChange& c, const 
   if (to != place_.index) {
     auto h = std::make_shared<HandedOver>();
     h->listener = l.cfg.name;
+    own.set_reassembly_budget(nullptr);  // this worker's; the other charges its own (adopt)
     h->socket = std::move(own);
     h->change = c;
     h->peers = std::move(peers);
@@ -141,6 +142,7 @@ void Relay::adopt(HandedOver&& h) {
     place_.placement->left(place_.index);
     return;
   }
+  h.socket.set_reassembly_budget(&budget_);  // a message it was in the middle of, included
   Association& a = take_on(*l->second, h.change, std::move(h.peers), &h.socket);
   LOG_DEBUG("%s: handed over by worker %u with %zu items already read", a.label.c_str(), h.from, h.early.size());
   for (sctp::Received& item : h.early) {

@@ -310,6 +310,14 @@ Socket& Socket::operator=(Socket&& o) noexcept {
   return *this;
 }
 
+void Socket::set_reassembly_budget(ReassemblyBudget* budget) {
+  for (auto& [_, p] : partials_) {
+    if (budget_) budget_->used -= p.data.size();
+    if (budget) budget->used += p.data.size();
+  }
+  budget_ = budget;
+}
+
 void Socket::close() {
   for (auto& [_, p] : partials_)
     if (budget_) budget_->used -= p.data.size();

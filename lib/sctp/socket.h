@@ -233,7 +233,11 @@ class Socket {
   // moves with it. The new socket shares this one's reassembly budget.
   Socket peeloff(sctp_assoc_t assoc, int rcvbuf, int sndbuf, std::error_code& ec);
   // Shares `budget` (which must outlive the socket) for partial messages; nullptr: no limit.
-  void set_reassembly_budget(ReassemblyBudget* budget) { budget_ = budget; }
+  // From now on its partial messages are charged to `budget` (nullptr: no limit); what those it
+  // already holds take moves there from the previous one. A socket handed to another thread is
+  // detached (nullptr) on the thread it leaves and attached on the one it joins: a budget is
+  // never touched by two threads.
+  void set_reassembly_budget(ReassemblyBudget* budget);
   // The buffer sizes the kernel actually granted (getsockopt; what it counts, i.e. twice what
   // was asked for when the request fit under net.core.[rw]mem_max). 0 on error.
   int receive_buffer() const;

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -509,6 +510,66 @@ TEST_F(SctpSocketTest, AMessageBeyondTheReassemblyBudgetIsDiscardedAndItsBytesGi
   server_.set_reassembly_budget(nullptr);
 }
 
+// A message that is still arriving when its socket changes budget (a socket handed to another
+// worker is charged to that worker's from then on): its bytes so far move to the new budget, the
+// old one gets them back, and the message still arrives whole.
+TEST(SctpSocketBudget, APartialMessageMovesToTheNewBudget) {
+  std::error_code ec;
+  SocketOptions small;
+  small.rcvbuf = 64 << 10;  // a message 8 times this arrives in pieces (partial delivery)
+  Socket server = Socket::open(AF_INET, small, ec);
+  ASSERT_TRUE(server) << ec.message();
+  ASSERT_TRUE(server.bind({addr("127.0.0.1", 0)}, ec)) << ec.message();
+  ASSERT_TRUE(server.listen(4, ec)) << ec.message();
+  Socket client = Socket::open(AF_INET, SocketOptions{}, ec);
+  ASSERT_TRUE(client) << ec.message();
+  client.connect({addr("127.0.0.1", server.local_addresses().at(0).port())}, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  auto up = wait_assoc(client, SCTP_COMM_UP);
+  ASSERT_TRUE(up);
+  ASSERT_TRUE(wait_assoc(server, SCTP_COMM_UP));
+
+  ReassemblyBudget first, second;
+  server.set_reassembly_budget(&first);
+  const auto big = payload(1 << 20, 7);
+  MessageInfo info;
+  info.assoc = up->assoc;
+  info.stream = 1;
+  info.ppid = 9;
+  bool sent = false;
+  std::thread sender([&] { sent = send_all(client, info, big); });
+
+  // Read until part of it is held (the rest cannot arrive before the reader makes room).
+  Received rx;
+  const auto deadline = Clock::now() + kWait;
+  while (first.used == 0 && Clock::now() < deadline) {
+    server.receive(rx, 4 << 20);
+    ASSERT_NE(rx.status, RecvStatus::Message) << "it arrived whole: no partial message to move";
+    ASSERT_NE(rx.status, RecvStatus::Error) << rx.ec.message();
+    if (rx.status == RecvStatus::WouldBlock) {
+      pollfd p{server.fd(), POLLIN, 0};
+      ::poll(&p, 1, 100);
+    }
+  }
+  const std::size_t held = first.used;
+  ASSERT_GT(held, 0u) << "no part of the message was ever held";
+  ASSERT_LT(held, big.size());
+
+  server.set_reassembly_budget(&second);
+  EXPECT_EQ(first.used, 0u);
+  EXPECT_EQ(second.used, held);
+
+  ASSERT_TRUE(next_message(server, rx, 4 << 20));
+  sender.join();
+  EXPECT_TRUE(sent);
+  ASSERT_EQ(rx.status, RecvStatus::Message);
+  EXPECT_EQ(rx.info.stream, 1);
+  EXPECT_EQ(rx.info.ppid, 9u);
+  EXPECT_TRUE(rx.data == big) << "the message changed on the way (" << rx.data.size() << " bytes)";
+  EXPECT_EQ(first.used, 0u);
+  EXPECT_EQ(second.used, 0u);
+  server.set_reassembly_budget(nullptr);
+}
 
 }  // namespace
 }  // namespace sctprelay::sctp
