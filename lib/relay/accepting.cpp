@@ -155,9 +155,7 @@ void Relay::adopt(HandedOver&& h) {
                                   stop_phase_ == StopPhase::ShutdownSent)) {
     // Arrived while this worker closes its sources: closed like them (the rest of what it sent is
     // read and delivered while the destinations are up).
-    if (a.up) a.sock().shutdown(a.assoc);
-    a.stop_hold = false;
-    a.update_watch();
+    shut_down_and_read(a);
   }
   check_stopped();
 }

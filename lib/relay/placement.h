@@ -57,7 +57,6 @@ class Placement {
   // One that worker `worker` carried has ended (or never arrived).
   void left(unsigned worker) { carried_[worker].fetch_sub(1, std::memory_order_relaxed); }
   std::size_t carried(unsigned worker) const { return carried_[worker].load(std::memory_order_relaxed); }
-  unsigned workers() const { return static_cast<unsigned>(carried_.size()); }
 
   // Runs `work` on worker `to`'s loop with its relay (set by Workers before any relay runs).
   std::function<void(unsigned to, std::function<void(Relay&)> work)> run_on;

@@ -274,6 +274,8 @@ class Relay {
   void check_stopped();
   void await_sender_dry();
   void close_sources();
+  // SHUTDOWN (if still up), and read it again: what it still sends, then its SHUTDOWN_COMP.
+  void shut_down_and_read(Association& a);
   std::size_t sources_left() const;
   void send_shutdown();
   void finish_stop();  // counts what is left queued, then calls stopped_

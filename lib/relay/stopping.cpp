@@ -65,12 +65,14 @@ void Relay::close_sources() {
   // Each source's SHUTDOWN completes once the relay's kernel has acknowledged all it sent; reading
   // it until then brings in the rest of its messages, while the destinations can still take them.
   stop_phase_ = StopPhase::ClosingSources;
-  for (Association* a : assocs_.snapshot()) {
-    if (a->role != Association::Role::Accepted) continue;
-    if (a->up) a->sock().shutdown(a->assoc);
-    a->stop_hold = false;
-    a->update_watch();
-  }
+  for (Association* a : assocs_.snapshot())
+    if (a->role == Association::Role::Accepted) shut_down_and_read(*a);
+}
+
+void Relay::shut_down_and_read(Association& a) {
+  if (a.up) a.sock().shutdown(a.assoc);
+  a.stop_hold = false;
+  a.update_watch();
 }
 
 std::size_t Relay::sources_left() const {
@@ -92,10 +94,7 @@ void Relay::send_shutdown() {
   stop_phase_ = StopPhase::ShutdownSent;
   for (Association* a : assocs_.snapshot()) {
     release_held(*a);
-    if (a->up) a->sock().shutdown(a->assoc);
-    // Read again: SHUTDOWN_COMP arrives on the association's own socket.
-    a->stop_hold = false;
-    a->update_watch();
+    shut_down_and_read(*a);  // SHUTDOWN_COMP arrives on the association's own socket
   }
   // SHUTDOWN takes a round trip; give the peers a moment, then leave regardless.
   stop_timer_->arm(milliseconds(2000));

@@ -25,13 +25,6 @@ using std::chrono::seconds;
 
 namespace {
 
-const json* find_named(const json& list, const std::string& key, const std::string& name) {
-  if (!list.is_array()) return nullptr;
-  for (auto& item : list)
-    if (item.contains(key) && item[key] == name) return &item;
-  return nullptr;
-}
-
 uint64_t drops(const json& traffic, const std::string& reason) { return traffic["drops"][reason].get<uint64_t>(); }
 
 std::string message(int seq, std::size_t size = 64) {
@@ -336,29 +329,6 @@ TEST(ControlSocket, DisconnectShutsDownOrAbortsOneAssociationAndAssocsSaysWhy) {
   EXPECT_EQ((*c1)["traffic"]["messages_in"], 1);
 }
 
-namespace {
-
-// Runs a shell command; its exit status and stdout.
-std::pair<int, std::string> shell(const std::string& cmd) {
-  std::string out;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (!f) return {-1, out};
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-  int status = ::pclose(f);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-// The value of the sample named exactly `series` (name and labels as exposed), or -1.
-double sample(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  return -1;
-}
-
-}  // namespace
-
 TEST(Metrics, ScrapedWithCurlPassesPromtoolAndCountsWhatTheSinksReceived) {
   uint16_t p = ports_for_test();
   Peer sink_a = Peer::listen(p + 1), sink_b = Peer::listen(p + 2);
@@ -383,18 +353,18 @@ TEST(Metrics, ScrapedWithCurlPassesPromtoolAndCountsWhatTheSinksReceived) {
   EXPECT_EQ(promtool_status, 0) << lint;
   EXPECT_EQ(lint, "") << "promtool found problems";
 
-  EXPECT_EQ(sample(text, "sctprelay_received_messages_total"), 36);
-  EXPECT_EQ(sample(text, "sctprelay_forwarded_messages_total"), 39);
-  EXPECT_EQ(sample(text, "sctprelay_dropped_messages_total{reason=\"no_route\"}"), 4);
-  EXPECT_EQ(sample(text, "sctprelay_listener_received_messages_total{listener=\"in\"}"), 36);
-  EXPECT_EQ(sample(text, "sctprelay_listener_associations{listener=\"in\"}"), 1);
-  EXPECT_EQ(sample(text, "sctprelay_destination_sent_messages_total{destination=\"a\"}"), 32);
-  EXPECT_EQ(sample(text, "sctprelay_destination_sent_messages_total{destination=\"b\"}"), 7);
-  EXPECT_EQ(sample(text, "sctprelay_destination_up{destination=\"a\"}"), 1);
-  EXPECT_EQ(sample(text, "sctprelay_route_matched_messages_total{route=\"to-a\"}"), 25);
-  EXPECT_EQ(sample(text, "sctprelay_route_target_messages_total{route=\"both\",target=\"b\"}"), 7);
-  EXPECT_EQ(sample(text, "sctprelay_route_matched_messages_total{route=\"default\"}"), 4);
-  EXPECT_EQ(sample(text, "sctprelay_config_generation"), 1);
+  EXPECT_EQ(metric_sample(text, "sctprelay_received_messages_total"), 36);
+  EXPECT_EQ(metric_sample(text, "sctprelay_forwarded_messages_total"), 39);
+  EXPECT_EQ(metric_sample(text, "sctprelay_dropped_messages_total{reason=\"no_route\"}"), 4);
+  EXPECT_EQ(metric_sample(text, "sctprelay_listener_received_messages_total{listener=\"in\"}"), 36);
+  EXPECT_EQ(metric_sample(text, "sctprelay_listener_associations{listener=\"in\"}"), 1);
+  EXPECT_EQ(metric_sample(text, "sctprelay_destination_sent_messages_total{destination=\"a\"}"), 32);
+  EXPECT_EQ(metric_sample(text, "sctprelay_destination_sent_messages_total{destination=\"b\"}"), 7);
+  EXPECT_EQ(metric_sample(text, "sctprelay_destination_up{destination=\"a\"}"), 1);
+  EXPECT_EQ(metric_sample(text, "sctprelay_route_matched_messages_total{route=\"to-a\"}"), 25);
+  EXPECT_EQ(metric_sample(text, "sctprelay_route_target_messages_total{route=\"both\",target=\"b\"}"), 7);
+  EXPECT_EQ(metric_sample(text, "sctprelay_route_matched_messages_total{route=\"default\"}"), 4);
+  EXPECT_EQ(metric_sample(text, "sctprelay_config_generation"), 1);
 
   // Not a metrics path: 404; the endpoint keeps serving.
   auto [nf_status, nf] = shell("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:" + std::to_string(p + 5) + "/nope");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "harness/daemon.h"
+#include "harness/echo_peer.h"
 #include "harness/peer.h"
 #include "harness/system.h"
 #include "harness/yaml.h"
@@ -27,49 +28,11 @@ std::string request(int client, int n) {
   return buf;
 }
 
-// The destination: a sink that sends every message straight back on the association, stream and
-// PPID it came in on, from a thread of its own until it is destroyed. Counts the associations that
-// came up and ended.
-class Echo {
- public:
-  explicit Echo(uint16_t port) : peer_(Peer::listen(port)), thread_([this] { run(); }) {}
-  ~Echo() {
-    stop_ = true;
-    thread_.join();
-  }
-  std::size_t echoed() const { return echoed_; }
-  std::size_t ups() const { return ups_; }
-  std::size_t downs() const { return downs_; }
-  bool failed() const { return failed_; }
-
- private:
-  void run() {
-    while (!stop_) {
-      auto m = peer_.recv(Deadline::in(milliseconds(50)));
-      if (m) {
-        if (!peer_.send_bytes(m->data, m->info.stream, m->info.ppid, m->info.unordered, m->info.assoc)) failed_ = true;
-        ++echoed_;
-      }
-      std::size_t up = 0, down = 0;
-      for (auto& c : peer_.changes) {
-        up += c.state == SCTP_COMM_UP;
-        down += c.state == SCTP_SHUTDOWN_COMP || c.state == SCTP_COMM_LOST;
-      }
-      ups_ = up;
-      downs_ = down;
-    }
-  }
-  Peer peer_;
-  std::atomic<bool> stop_{false}, failed_{false};
-  std::atomic<std::size_t> echoed_{0}, ups_{0}, downs_{0};
-  std::thread thread_;  // last: starts once everything it uses exists
-};
-
 }  // namespace
 
 TEST(RelayPerSource, FiftyClientsOnOneStreamEachGetExactlyTheirOwnReplies) {
   uint16_t p = ports_for_test();
-  Echo echo(p + 1);
+  EchoPeer echo(p + 1);
   Daemon relay(with_ports(R"(
 listeners:
   - {name: in, addresses: [127.0.0.1], port: {P0}}

@@ -17,6 +17,7 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -27,6 +28,7 @@
 
 #include "harness/ctl.h"
 #include "harness/daemon.h"
+#include "harness/echo_peer.h"
 #include "harness/peer.h"
 #include "harness/system.h"
 #include "harness/yaml.h"
@@ -67,13 +69,6 @@ uint16_t local_port(Peer& p) {
 
 uint16_t port_of(const std::string& endpoint) {
   return static_cast<uint16_t>(std::stoul(endpoint.substr(endpoint.rfind(':') + 1)));
-}
-
-const json* find_named(const json& list, const std::string& key, const json& value) {
-  if (!list.is_array()) return nullptr;
-  for (auto& item : list)
-    if (item.contains(key) && item[key] == value) return &item;
-  return nullptr;
 }
 
 std::size_t count_state(const Peer& p, int state) {
@@ -201,6 +196,34 @@ Named name_of(const Msg& m) {
   return n;
 }
 
+// What has arrived of the numbered traffic (body()). Each message must name one of `sources`,
+// arrive whole on the stream it names with that source's PPID (`ppid`) and ordering flag (only
+// `unordered_stream` is sent unordered), once, and on an ordered stream right after the one before.
+struct Numbered {
+  int sources = 0;
+  std::function<uint32_t(int, int)> ppid;
+  int unordered_stream = -1;
+  std::set<std::tuple<int, int, int>> seen;
+  std::map<std::pair<int, int>, int> next;
+};
+
+// Checks one arrival against `log` (fatally) and records it; `id` says what it was.
+void check_numbered(Numbered& log, const Msg& m, Named& id) {
+  id = name_of(m);
+  ASSERT_GE(id.src, 0) << "not a test message";
+  ASSERT_LT(id.src, log.sources);
+  ASSERT_EQ(m.info.stream, id.stream);
+  ASSERT_EQ(m.info.ppid, log.ppid(id.src, id.stream));
+  ASSERT_EQ(m.info.unordered, id.stream == log.unordered_stream);
+  ASSERT_TRUE(m.text() == body(id.src, id.stream, id.seq))
+      << "src " << id.src << " stream " << id.stream << " seq " << id.seq << " changed on the way";
+  ASSERT_TRUE(log.seen.insert({id.src, id.stream, id.seq}).second) << "duplicate";
+  if (id.stream != log.unordered_stream) {
+    ASSERT_EQ(id.seq, log.next[std::make_pair(id.src, id.stream)]++)
+        << "src " << id.src << " stream " << id.stream << " out of order";
+  }
+}
+
 // The daemon's last `stats:` line (the one it logs as it exits), parsed.
 std::map<std::string, uint64_t> last_stats(Daemon& relay) {
   relay.process().drain();
@@ -224,57 +247,6 @@ bool saw_line(Daemon& relay, const std::string& needle, std::size_t from) {
     if (lines[i].find(needle) != std::string::npos) return true;
   return false;
 }
-
-// Runs a shell command; its exit status and stdout.
-std::pair<int, std::string> shell(const std::string& cmd) {
-  std::string out;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (!f) return {-1, out};
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-  int status = ::pclose(f);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-// The value of the sample named exactly `series` (name and labels as exposed), or -1.
-double sample(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  return -1;
-}
-
-// The destination: sends every message straight back on the association, stream and PPID it came
-// in on, from a thread of its own until it is destroyed. Counts associations up and ended.
-class EchoSink {
- public:
-  explicit EchoSink(uint16_t port) : peer_(Peer::listen(port)), thread_([this] { run(); }) {}
-  ~EchoSink() {
-    stop_ = true;
-    thread_.join();
-  }
-  std::size_t echoed() const { return echoed_; }
-  std::size_t ups() const { return ups_; }
-  std::size_t downs() const { return downs_; }
-  bool failed() const { return failed_; }
-
- private:
-  void run() {
-    while (!stop_) {
-      auto m = peer_.recv(Deadline::in(milliseconds(50)));
-      if (m) {
-        if (!peer_.send_bytes(m->data, m->info.stream, m->info.ppid, m->info.unordered, m->info.assoc)) failed_ = true;
-        ++echoed_;
-      }
-      ups_ = count_state(peer_, SCTP_COMM_UP);
-      downs_ = count_state(peer_, SCTP_SHUTDOWN_COMP) + count_state(peer_, SCTP_COMM_LOST);
-    }
-  }
-  Peer peer_;
-  std::atomic<bool> stop_{false}, failed_{false};
-  std::atomic<std::size_t> echoed_{0}, ups_{0}, downs_{0};
-  std::thread thread_;  // last: starts once everything it uses exists
-};
 
 }  // namespace
 
@@ -335,23 +307,12 @@ metrics: {listen: "127.0.0.1:{P5}"}
   // Byte for byte, with stream, PPID and flag, once each, in order per (source, stream); and a
   // source's messages all come over its worker's association to the sink.
   auto check = [&](const std::vector<Msg>& got, Peer& sink, int first_stream) {
-    std::set<std::tuple<int, int, int>> seen;
-    std::map<std::pair<int, int>, int> next;
+    Numbered log{n, ppid, 3};
     std::map<int, sctp_assoc_t> via_src;
     for (auto& m : got) {
-      Named id = name_of(m);
-      ASSERT_GE(id.src, 0) << "not a test message";
-      ASSERT_LT(id.src, n);
+      Named id;
+      ASSERT_NO_FATAL_FAILURE(check_numbered(log, m, id));
       ASSERT_TRUE(id.stream == first_stream || id.stream == first_stream + 1) << "stream " << id.stream << " misrouted";
-      ASSERT_EQ(m.info.stream, id.stream);
-      ASSERT_EQ(m.info.ppid, ppid(id.src, id.stream));
-      ASSERT_EQ(m.info.unordered, id.stream == 3);
-      ASSERT_TRUE(m.text() == body(id.src, id.stream, id.seq)) << "src " << id.src << " stream " << id.stream
-                                                               << " seq " << id.seq << " changed on the way";
-      ASSERT_TRUE(seen.insert({id.src, id.stream, id.seq}).second) << "duplicate";
-      if (id.stream != 3) {
-        ASSERT_EQ(id.seq, next[std::make_pair(id.src, id.stream)]++) << "src " << id.src << " stream " << id.stream << " out of order";
-      }
       auto [it, fresh] = via_src.emplace(id.src, m.info.assoc);
       ASSERT_EQ(it->second, m.info.assoc) << "src " << id.src << "'s messages came over two associations";
     }
@@ -432,17 +393,17 @@ metrics: {listen: "127.0.0.1:{P5}"}
   // The metrics: the same sums.
   auto [curl_status, text] = shell("curl -sS --fail --max-time 20 http://127.0.0.1:" + std::to_string(p + 5) + "/metrics");
   ASSERT_EQ(curl_status, 0) << text;
-  EXPECT_EQ(sample(text, "sctprelay_received_messages_total"), double(total));
-  EXPECT_EQ(sample(text, "sctprelay_forwarded_messages_total"), double(total));
-  EXPECT_EQ(sample(text, "sctprelay_listener_received_messages_total{listener=\"in\"}"), double(total));
-  EXPECT_EQ(sample(text, "sctprelay_listener_received_bytes_total{listener=\"in\"}"), double(total_bytes));
-  EXPECT_EQ(sample(text, "sctprelay_listener_associations{listener=\"in\"}"), double(n));
-  EXPECT_EQ(sample(text, "sctprelay_destination_sent_messages_total{destination=\"a\"}"), double(to_a));
-  EXPECT_EQ(sample(text, "sctprelay_destination_sent_bytes_total{destination=\"b\"}"), double(bytes_b));
-  EXPECT_EQ(sample(text, "sctprelay_destination_associations{destination=\"a\"}"), double(kWorkers));
-  EXPECT_EQ(sample(text, "sctprelay_destination_up{destination=\"b\"}"), 1);
-  EXPECT_EQ(sample(text, "sctprelay_route_matched_messages_total{route=\"low\"}"), double(to_a));
-  EXPECT_EQ(sample(text, "sctprelay_route_matched_messages_total{route=\"high\"}"), double(to_b));
+  EXPECT_EQ(metric_sample(text, "sctprelay_received_messages_total"), double(total));
+  EXPECT_EQ(metric_sample(text, "sctprelay_forwarded_messages_total"), double(total));
+  EXPECT_EQ(metric_sample(text, "sctprelay_listener_received_messages_total{listener=\"in\"}"), double(total));
+  EXPECT_EQ(metric_sample(text, "sctprelay_listener_received_bytes_total{listener=\"in\"}"), double(total_bytes));
+  EXPECT_EQ(metric_sample(text, "sctprelay_listener_associations{listener=\"in\"}"), double(n));
+  EXPECT_EQ(metric_sample(text, "sctprelay_destination_sent_messages_total{destination=\"a\"}"), double(to_a));
+  EXPECT_EQ(metric_sample(text, "sctprelay_destination_sent_bytes_total{destination=\"b\"}"), double(bytes_b));
+  EXPECT_EQ(metric_sample(text, "sctprelay_destination_associations{destination=\"a\"}"), double(kWorkers));
+  EXPECT_EQ(metric_sample(text, "sctprelay_destination_up{destination=\"b\"}"), 1);
+  EXPECT_EQ(metric_sample(text, "sctprelay_route_matched_messages_total{route=\"low\"}"), double(to_a));
+  EXPECT_EQ(metric_sample(text, "sctprelay_route_matched_messages_total{route=\"high\"}"), double(to_b));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -508,18 +469,10 @@ TEST(RelayWorkers, NewAssociationsAreSpreadEvenlyAndWhatWasReadBeforeTheHandOver
 
   std::vector<Msg> got = sink.recv_n(expected, Deadline::in(seconds(120)));
   ASSERT_EQ(got.size(), expected) << "messages lost";
-  std::set<std::tuple<int, int, int>> seen;
-  std::map<std::pair<int, int>, int> next;
+  Numbered log{kSources, ppid};
   for (auto& m : got) {
-    Named id = name_of(m);
-    ASSERT_GE(id.src, 0) << "not a test message";
-    ASSERT_LT(id.src, kSources);
-    ASSERT_EQ(m.info.stream, id.stream);
-    ASSERT_EQ(m.info.ppid, ppid(id.src, id.stream));
-    ASSERT_TRUE(m.text() == body(id.src, id.stream, id.seq)) << "src " << id.src << " seq " << id.seq << " changed";
-    ASSERT_TRUE(seen.insert({id.src, id.stream, id.seq}).second) << "duplicate";
-    ASSERT_EQ(id.seq, next[std::make_pair(id.src, id.stream)]++)
-        << "src " << id.src << " stream " << id.stream << " out of order";
+    Named id;
+    ASSERT_NO_FATAL_FAILURE(check_numbered(log, m, id));
   }
   EXPECT_TRUE(sink.quiet_until(Deadline::in(milliseconds(300))));
   json status = ctl_json(relay, {"status"});
@@ -565,7 +518,7 @@ std::string request(std::size_t src, int n, const char* via) {
 
 TEST(RelayWorkers, RepliesGoBackToTheirOwnSourceThroughTheWorkerThatCarriedTheRequest) {
   uint16_t p = ports_for_test();
-  EchoSink shared(p + 1), own(p + 2);
+  EchoPeer shared(p + 1), own(p + 2);
   Daemon relay(with_ports(R"(
 workers: 2
 listeners:

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "harness/deadline.h"
 
@@ -50,5 +51,12 @@ void reset_peak_rss(pid_t pid);
 // For conditions that have no event to wait on, e.g. a byte counter of an interface.
 bool wait_until(const std::function<bool()>& done, Deadline d = soon(),
                 std::chrono::milliseconds step = std::chrono::milliseconds(20));
+
+// Runs a shell command: its exit status (-1 if it did not exit) and its standard output.
+std::pair<int, std::string> shell(const std::string& cmd);
+
+// The value of the Prometheus sample named exactly `series` (name and labels as exposed) in
+// `text`, or -1 if there is none.
+double metric_sample(const std::string& text, const std::string& series);
 
 }  // namespace harness
