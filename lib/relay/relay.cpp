@@ -1,5 +1,5 @@
-// Relay configuration: building listeners, destinations, groups and routes from a Config, keeping
-// what a reload leaves unchanged; creating and retiring associations.
+// Relay configuration: putting a Config in force (destinations, groups and routes; listeners are
+// listeners.cpp's), keeping what a reload leaves unchanged; creating and retiring associations.
 #include "relay/log_text.h"
 #include "relay/relay.h"
 
@@ -13,16 +13,6 @@ namespace sctprelay::relay {
 namespace {
 
 using std::chrono::milliseconds;
-
-// Every association of a listener shares its receive buffer until it is peeled off, notifications
-// included: when a burst of peers connects, a full buffer makes the kernel drop COOKIE-ECHOs
-// (their COMM_UP has no room), and those peers retry only after the initial RTO of 3 s.
-constexpr int kListenerReceiveBuffer = 8 << 20;
-
-bool same_listener(const config::Listener& a, const config::Listener& b) {
-  return a.addresses == b.addresses && a.port == b.port && a.out_streams == b.out_streams &&
-         a.in_streams == b.in_streams;
-}
 
 bool same_peer(const config::Destination& a, const config::Destination& b) {
   return a.kind == b.kind && a.addresses == b.addresses && a.port == b.port &&
@@ -83,166 +73,6 @@ void Relay::retire(Association& a, std::string cause) {
     a.staged_meta.clear();
   }
   assocs_.retire(a);
-}
-
-bool Relay::open_listener(ListenerRt& l, std::string& error, std::error_code* why) {
-  std::error_code ec;
-  std::string bad;
-  auto addrs = sctp::parse_addresses(l.cfg.addresses, l.cfg.port, ec, &bad);
-  if (ec) {
-    error = "listener " + l.cfg.name + ": bad address " + bad;
-    return false;
-  }
-  sctp::SocketOptions opts;
-  opts.sender_dry_events = false;  // only wanted while stopping
-  opts.message_sources = false;    // associations are known by id
-  opts.out_streams = l.cfg.out_streams;
-  opts.in_streams = l.cfg.in_streams;
-  opts.rcvbuf = kListenerReceiveBuffer;
-  opts.reuse_address = true;
-  opts.reuse_port = place_.count > 1;  // every worker listens on it; the kernel spreads new associations
-  const int family = sctp::family_for(addrs);
-  if (opts.reuse_port && place_.index == 0 && !applied_) {
-    // SO_REUSEPORT would let this daemon join another program's sockets on the port (a second
-    // sctprelayd started by mistake, as the same user) and share its associations with it. At start
-    // the first worker binds a plain socket first (without SO_REUSEADDR either, which the kernel
-    // would let share the port until listen()): that fails if any socket holds the port already.
-    sctp::SocketOptions plain = opts;
-    plain.reuse_port = false;
-    plain.reuse_address = false;
-    sctp::Socket probe = sctp::Socket::open(family, plain, ec);
-    if (!ec && !probe.bind(addrs, ec)) {
-      error = "listener " + l.cfg.name + ": " + sctp::explain_bind_error(ec, join(l.cfg.addresses), l.cfg.port);
-      if (why) *why = ec;
-      return false;
-    }
-    ec.clear();
-  }
-  l.socket = sctp::Socket::open(family, opts, ec);
-  if (ec) {
-    error = "listener " + l.cfg.name + ": " + sctp::explain_socket_error(ec, family);
-  } else if (!l.socket.bind(addrs, ec)) {
-    error = "listener " + l.cfg.name + ": " + sctp::explain_bind_error(ec, join(l.cfg.addresses), l.cfg.port);
-  } else if (
-      // A deep backlog: INITs beyond it are dropped and retried only after RTO.Initial (3 s), which
-      // a burst of peers connecting at once (a restart of the far side) would all pay.
-      !l.socket.listen(4096, ec)) {
-    error = "listener " + l.cfg.name + " on " + join(l.cfg.addresses) + " port " + std::to_string(l.cfg.port) +
-            ": listen: " + ec.message();
-  }
-  if (ec) {
-    if (why) *why = ec;
-    l.socket.close();
-    return false;
-  }
-  l.socket.set_reassembly_budget(&budget_);
-  // The kernel counts twice what is asked for; less than that means net.core.rmem_max capped it.
-  int granted = l.socket.receive_buffer();
-  if (granted < 2 * kListenerReceiveBuffer)
-    LOG_WARN("listener %s: receive buffer is %d bytes, not the %d asked for (net.core.rmem_max caps it; "
-             "a burst of connecting peers may wait for retransmissions: raise it, see 60-sctprelayd.conf)",
-             l.cfg.name.c_str(), granted / 2, kListenerReceiveBuffer);
-  ListenerRt* self = &l;
-  l.io = dispatcher_.file_event(l.socket.fd(), [this, self](uint32_t) {
-    if (!self->stop_hold) read_listener(*self);
-    check_stopped();
-  });
-  l.io->watch(event::Readable);
-  LOG_INFO("listener %s listening on %s port %u (streams out %u in %u)", l.cfg.name.c_str(),
-           join(l.cfg.addresses).c_str(), l.cfg.port, l.cfg.out_streams, l.cfg.in_streams);
-  return true;
-}
-
-// Listeners change all together or not at all: new and changed ones are bound first; a changed
-// one whose address the old socket still holds is rebound after that socket closes, and if that
-// fails the old socket is bound again and the whole reload is refused. Accepted associations are
-// on sockets of their own, so rebinding a listener never takes them down.
-bool Relay::apply_listeners(const config::Config& next, std::string& error) {
-  std::map<std::string, std::unique_ptr<ListenerRt>> opened;
-  std::vector<std::string> rebind;  // changed listeners that must wait for their old socket
-  for (auto& lc : next.listeners) {
-    auto old = listeners_.find(lc.name);
-    if (old != listeners_.end() && same_listener(old->second->cfg, lc)) continue;
-    auto l = std::make_unique<ListenerRt>();
-    l->cfg = lc;
-    std::string err;
-    std::error_code why;
-    if (open_listener(*l, err, &why)) {
-      opened.emplace(lc.name, std::move(l));
-    } else if (old != listeners_.end() && why == std::errc::address_in_use) {
-      rebind.push_back(lc.name);
-    } else {
-      error = err;
-      return false;  // `opened` closes what was bound so far
-    }
-  }
-  // Close the old sockets of changed listeners that must be rebound, and try.
-  std::map<std::string, std::unique_ptr<ListenerRt>> set_aside;
-  for (auto& name : rebind) {
-    set_aside.emplace(name, std::move(listeners_[name]));
-    set_aside[name]->io.reset();
-    retire_unpeeled(*set_aside[name]);
-    set_aside[name]->socket.close();
-  }
-  for (auto& name : rebind) {
-    auto l = std::make_unique<ListenerRt>();
-    l->cfg = *next.find_listener(name);
-    std::string err;
-    if (open_listener(*l, err)) {
-      opened.emplace(name, std::move(l));
-      continue;
-    }
-    // Put every set-aside listener back as it was and refuse the reload.
-    for (auto& [n, old] : set_aside) {
-      std::string again;
-      if (!open_listener(*old, again)) LOG_ERROR("reload: %s (listener left closed)", again.c_str());
-      listeners_[n] = std::move(old);
-    }
-    error = err;
-    return false;
-  }
-  // Commit: keep unchanged listeners, take the new ones, close the rest. Associations keep the
-  // listener's name; those of a listener that is gone are shut down.
-  std::map<std::string, std::unique_ptr<ListenerRt>> result;
-  for (auto& lc : next.listeners) {
-    auto n = opened.find(lc.name);
-    if (n != opened.end()) {
-      auto old = listeners_.find(lc.name);
-      if (old != listeners_.end() && old->second) {
-        retire_unpeeled(*old->second);  // its socket closes
-        n->second->accepted.swap(old->second->accepted);
-      }
-      if (auto s = set_aside.find(lc.name); s != set_aside.end()) n->second->accepted.swap(s->second->accepted);
-      result.emplace(lc.name, std::move(n->second));
-    } else {
-      auto old = listeners_.find(lc.name);
-      old->second->cfg = lc;
-      result.emplace(lc.name, std::move(old->second));
-    }
-  }
-  for (auto& [name, l] : listeners_) {
-    if (!l || result.count(name)) continue;
-    LOG_INFO("listener %s closed (%zu associations shut down)", name.c_str(), l->accepted.size());
-    std::vector<uint64_t> ids;
-    for (auto& [_, id] : l->accepted) ids.push_back(id);
-    for (uint64_t id : ids)
-      if (Association* a = find(id)) {
-        drop(a, DropReason::Removed, a->queue.size());
-        a->sock().shutdown(a->assoc);
-        close_per_source_upstreams(a->id);
-        retire(*a, "listener removed by a reload");
-      }
-  }
-  listeners_ = std::move(result);
-  return true;
-}
-
-void Relay::retire_unpeeled(ListenerRt& l) {
-  for (Association* a : assocs_.snapshot())
-    if (a->listener_socket == &l.socket) {
-      a->listener_socket = nullptr;
-      retire(*a, "ended before it could be peeled off");
-    }
 }
 
 void Relay::apply_destinations() {
@@ -379,8 +209,8 @@ void Relay::refresh_drained() {
     rt.any_drained = std::any_of(rt.targets.begin(), rt.targets.end(), [](const Target& t) { return t.drained(); });
 }
 
-bool Relay::apply(const config::Config& next, std::string& error) {
-  if (!apply_listeners(next, error)) return false;
+void Relay::commit(const config::Config& next) {
+  commit_listeners(next);
   // Holds are rebuilt as traffic flows again under the new rules.
   assocs_.for_each([&](Association& a) { release_held(a); });
   cfg_ = next;
@@ -406,8 +236,6 @@ bool Relay::apply(const config::Config& next, std::string& error) {
   else
     ttl_timer_->disarm();
   liveness_timer_->arm(std::chrono::seconds(1));
-  applied_ = true;
-  return true;
 }
 
 void Relay::expire_queues() {

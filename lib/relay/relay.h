@@ -3,7 +3,8 @@
 // take more. Single-threaded on a Dispatcher.
 //
 // Where each job lives (one file each):
-//   relay.cpp        configuration: apply (first start and reload), listeners' sockets
+//   relay.cpp        configuration: commit (first start and reload), creating and retiring associations
+//   listeners.cpp    listeners' sockets, changed by a reload in steps on every worker or on none
 //   accepting.cpp    listeners: new associations peeled off onto their own sockets, their end
 //   upstream.cpp     peer destinations: connecting, reconnecting, per-source associations, redelivery
 //   reading.cpp      reading an association: messages, oversize policy, notifications
@@ -21,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -108,9 +110,19 @@ class Relay {
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
-  // Applies a validated config: first start, or a reload. Associations that remain valid are kept.
-  // On failure (a listener cannot bind) nothing changes and `error` says why.
-  bool apply(const config::Config& cfg, std::string& error);
+  // A validated config is put in force (first start, or a reload) in steps, which Workers::apply
+  // runs on every worker in turn (listeners.cpp says why): bind_listeners; if any worker
+  // must_rebind, release_rebound and rebind_listeners on all; then commit and start_listeners on
+  // all. A failed bind (false, `error` says why) is undone with abandon_listeners then
+  // restore_listeners, and nothing changes. Associations that remain valid are kept.
+  bool bind_listeners(const config::Config& next, std::string& error);
+  bool must_rebind() const;
+  void release_rebound();
+  bool rebind_listeners(const config::Config& next, std::string& error);
+  void abandon_listeners();
+  void restore_listeners();
+  void commit(const config::Config& next);
+  void start_listeners();
 
   // Graceful stop: stop reading new traffic, drain queues until `deadline`, SHUTDOWN every
   // association, then call `done` (from the loop).
@@ -139,10 +151,13 @@ class Relay {
   void adopt(HandedOver&& h);
 
  private:
-  // relay.cpp
-  bool open_listener(ListenerRt& l, std::string& error, std::error_code* why = nullptr);
-  bool apply_listeners(const config::Config& next, std::string& error);
+  // listeners.cpp
+  bool holds_port(uint16_t port) const;  // a listener of this relay's is on it
+  bool bind_listener(ListenerRt& l, std::string& error, std::error_code* why = nullptr);
+  void start_listener(ListenerRt& l);  // reads it from now on
+  void commit_listeners(const config::Config& next);
   void retire_unpeeled(ListenerRt& l);  // before its socket closes
+  // relay.cpp
   void apply_destinations();
   void rebuild_groups();
   void join_groups(Association& a);
@@ -163,7 +178,7 @@ class Relay {
   Association& take_on(ListenerRt& l, const sctp::AssocChange& c, std::vector<sctp::Address> peers,
                        sctp::Socket* own);
   void hand_over_accepted();  // the batch's associations going to other workers, sent on
-  // " worker N" with several workers (for log lines that name an association), else "".
+  // " worker N" with several workers (for log lines that name an association or a listener), else "".
   std::string worker_text() const {
     return place_.count > 1 ? " worker " + std::to_string(place_.index) : std::string();
   }
@@ -310,7 +325,16 @@ class Relay {
   std::unique_ptr<event::Timer> liveness_timer_;
   std::chrono::steady_clock::time_point last_oversize_log_{};
 
-  bool applied_ = false;  // a configuration is in force (the first apply is done)
+  // A listener change under way (listeners.cpp): sockets bound for new and changed listeners, and
+  // the listeners whose address our own old sockets hold (rebound after `release` closed those).
+  struct ListenerChange {
+    std::map<std::string, std::unique_ptr<ListenerRt>> bound;
+    std::vector<std::string> rebind;
+    std::vector<std::string> release;
+    bool released = false;
+  };
+  std::optional<ListenerChange> change_;
+  std::vector<ListenerRt*> starting_;  // committed, read once every worker has them (start_listeners)
   bool stopping_ = false;
   // Stopping goes: drain the relay's queues, wait until the kernel has every destination's data
   // acknowledged (SENDER_DRY), SHUTDOWN the sources and read the rest of what they sent, drain and

@@ -18,7 +18,7 @@ void Relay::stop(milliseconds deadline, std::function<void()> done) {
   // still find their way back.
   for (auto& [_, l] : listeners_) {
     l->stop_hold = true;
-    l->io->watch(0);
+    if (l->io) l->io->watch(0);  // none: a reload could not bind it again (listeners.cpp)
   }
   for (Association* a : assocs_.snapshot()) {
     if (a->role == Association::Role::Accepted) {

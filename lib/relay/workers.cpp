@@ -81,21 +81,36 @@ Workers::~Workers() {
   }
 }
 
+template <class F>
+auto Workers::on_each(unsigned i, F&& work) -> decltype(work(std::declval<Relay&>())) {
+  if (i == 0) return work(*first_);
+  Worker& w = *others_[i - 1];
+  return on_worker(w, [&] { return work(*w.relay); });
+}
+
+// Listeners change on every worker or on none (the steps: listeners.cpp); the rest of the
+// configuration cannot fail once they have.
 bool Workers::apply(const config::Config& cfg, std::string& error) {
-  if (!first_->apply(cfg, error)) return false;
-  bool all = true;
-  for (std::size_t i = 0; i < others_.size(); ++i) {
-    Worker& w = *others_[i];
-    std::string why;
-    if (!on_worker(w, [&] { return w.relay->apply(cfg, why); })) {
-      // The first worker bound the same listeners: only a race with another program on the
-      // ports (or out of descriptors) gets here. That worker keeps its last configuration.
-      LOG_ERROR("worker %zu: %s (it keeps its previous configuration)", i + 1, why.c_str());
-      if (all) error = "worker " + std::to_string(i + 1) + ": " + why;
-      all = false;
-    }
+  const unsigned n = count();
+  std::string why;
+  auto refuse = [&](unsigned failed, unsigned bound) {
+    error = failed == 0 ? why : "worker " + std::to_string(failed) + ": " + why;
+    for (unsigned i = 0; i < bound; ++i) on_each(i, [](Relay& r) { r.abandon_listeners(); });
+    for (unsigned i = 0; i < bound; ++i) on_each(i, [](Relay& r) { r.restore_listeners(); });
+    return false;
+  };
+  for (unsigned i = 0; i < n; ++i)
+    if (!on_each(i, [&](Relay& r) { return r.bind_listeners(cfg, why); })) return refuse(i, i);
+  bool rebind = false;
+  for (unsigned i = 0; i < n; ++i) rebind = on_each(i, [](Relay& r) { return r.must_rebind(); }) || rebind;
+  if (rebind) {
+    for (unsigned i = 0; i < n; ++i) on_each(i, [](Relay& r) { r.release_rebound(); });
+    for (unsigned i = 0; i < n; ++i)
+      if (!on_each(i, [&](Relay& r) { return r.rebind_listeners(cfg, why); })) return refuse(i, n);
   }
-  return all;
+  for (unsigned i = 0; i < n; ++i) on_each(i, [&](Relay& r) { r.commit(cfg); });
+  for (unsigned i = 0; i < n; ++i) on_each(i, [](Relay& r) { r.start_listeners(); });
+  return true;
 }
 
 void Workers::stop(std::chrono::milliseconds deadline, std::function<void()> done) {

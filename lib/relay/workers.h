@@ -39,7 +39,8 @@ class Workers {
 
   unsigned count() const { return static_cast<unsigned>(others_.size()) + 1; }
 
-  // Relay::apply in every worker (worker 0 first: if it refuses the config, no other sees it).
+  // Puts a validated config in force on every worker, or (false, `error` says why: a listener
+  // cannot be bound) on none: the steps Relay lists, each run on every worker's loop in turn.
   bool apply(const config::Config& cfg, std::string& error);
   // Relay::stop in every worker; `done` runs on the main loop once all have stopped.
   void stop(std::chrono::milliseconds deadline, std::function<void()> done);
@@ -60,6 +61,9 @@ class Workers {
 
   template <class F>
   auto on_worker(Worker& w, F&& work) const -> decltype(work());
+  // work(relay) on worker i's loop (0: this thread's), waiting for it.
+  template <class F>
+  auto on_each(unsigned i, F&& work) -> decltype(work(std::declval<Relay&>()));
 
   SharedCounts shared_;
   Placement placement_;  // which worker carries each new association (placement.h)

@@ -152,26 +152,30 @@ void place(Daemon& relay, std::vector<Source>& sources) {
   }
 }
 
-void add_source(std::vector<Source>& sources, uint16_t port) {
+void add_source(std::vector<Source>& sources, uint16_t port, const std::vector<std::string>& at = {"127.0.0.1"}) {
   Source s;
-  s.peer = std::make_unique<Peer>(Peer::connect(port));
+  s.peer = std::make_unique<Peer>(Peer::connect(port, at));
   s.port = local_port(*s.peer);
   ASSERT_NE(s.port, 0);
   sources.push_back(std::move(s));
 }
 
-// Opens source associations until each worker has at least `each` (kFirstSources at once, then
-// one at a time); fails, saying so, if kMaxSources did not get there.
-void open_on_both_workers(Daemon& relay, uint16_t port, std::vector<Source>& sources, std::size_t each = 1) {
-  for (std::size_t i = 0; i < kFirstSources; ++i) ASSERT_NO_FATAL_FAILURE(add_source(sources, port));
+// Opens source associations (to `at`:`port`) until each worker carries at least `each` more
+// (kFirstSources at once, then one at a time); fails, saying so, if kMaxSources did not get there.
+void open_on_both_workers(Daemon& relay, uint16_t port, std::vector<Source>& sources, std::size_t each = 1,
+                          const std::vector<std::string>& at = {"127.0.0.1"}) {
+  PerWorker before = per_worker(sources);
+  const std::size_t already = sources.size();
+  for (std::size_t i = 0; i < kFirstSources; ++i) ASSERT_NO_FATAL_FAILURE(add_source(sources, port, at));
   for (;;) {
     ASSERT_NO_FATAL_FAILURE(place(relay, sources));
     PerWorker n = per_worker(sources);
+    for (std::size_t w = 0; w < kWorkers; ++w) n[w] -= before[w];
     if (std::all_of(n.begin(), n.end(), [&](std::size_t k) { return k >= each; })) return;
-    ASSERT_LT(sources.size(), kMaxSources)
-        << "after " << sources.size() << " source associations, worker 0 has " << n[0] << " and worker 1 has " << n[1]
+    ASSERT_LT(sources.size() - already, kMaxSources)
+        << "after " << sources.size() - already << " source associations, worker 0 has " << n[0] << " and worker 1 has " << n[1]
         << ": the kernel does not spread new associations over the workers' SO_REUSEPORT sockets";
-    ASSERT_NO_FATAL_FAILURE(add_source(sources, port));
+    ASSERT_NO_FATAL_FAILURE(add_source(sources, port, at));
   }
 }
 
@@ -1116,4 +1120,90 @@ routes:
   auto stats = relay.stats();
   EXPECT_EQ(stats["received"], uint64_t(8 * n));
   EXPECT_EQ(stats["forwarded"], uint64_t(8 * n));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. A listener changed by a reload (another address, another port) is changed on both workers:
+//    new associations reach it on either, the ones it carried keep going; or, when one cannot be
+//    bound, the reload is refused on both and the old listener works on both.
+
+TEST(RelayWorkers, AListenerGivenAnotherAddressOrPortByReloadChangesOnBothWorkersOrOnNeither) {
+  uint16_t p = ports_for_test();
+  Peer a = Peer::listen(p + 1);
+  auto config = [&](const std::string& addresses, uint16_t port) {
+    return with_ports(R"(
+workers: 2
+listeners:
+  - {name: in, addresses: )" + addresses + R"(, port: )" + std::to_string(port) + R"(}
+destinations:
+  - {name: a, addresses: [127.0.0.1], port: {P1}}
+routes:
+  - {name: to-a, from: in, to: a}
+)", p);
+  };
+  Daemon relay(config("[127.0.0.1]", p));
+  ASSERT_TRUE(wait_ups(a, kWorkers));
+  std::vector<Source> sources;
+  ASSERT_NO_FATAL_FAILURE(open_on_both_workers(relay, p, sources));
+
+  int sent = 0;
+  auto all_through = [&](const std::string& tag) {
+    const int n = int(sources.size());
+    for (int i = 0; i < n; ++i) ASSERT_TRUE(sources[i].peer->send(body(i, 1, 0, 100 + i) + tag, 1, 5)) << tag;
+    sent += n;
+    auto got = a.recv_n(n, Deadline::in(seconds(30)));
+    ASSERT_EQ(got.size(), std::size_t(n)) << tag;
+    std::set<int> from;
+    for (auto& m : got) {
+      Named id = name_of(m);
+      ASSERT_GE(id.src, 0);
+      ASSERT_LT(id.src, n);
+      EXPECT_EQ(m.text(), body(id.src, 1, 0, 100 + id.src) + tag);
+      EXPECT_TRUE(from.insert(id.src).second) << tag << ": src " << id.src << " twice";
+    }
+  };
+  ASSERT_NO_FATAL_FAILURE(all_through("first"));
+
+  // Another address on the same port, while another program listens there on that address: the
+  // workers' old sockets close (the new one could not join them: SO_REUSEPORT sockets must agree
+  // on their addresses), the new ones cannot bind, the old ones are bound again on both workers.
+  auto squatter = std::make_unique<Peer>(Peer::listen(p, {"127.0.0.2"}));
+  relay.write_config(config("[127.0.0.1, 127.0.0.2]", p));
+  std::size_t mark = relay.mark();
+  CtlResult r = relay.ctl({"reload"}, Deadline::in(seconds(60)));
+  ASSERT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_TRUE(relay.saw("listener in worker 0: bound again as it was", soon(), mark));
+  EXPECT_TRUE(relay.saw("listener in worker 1: bound again as it was", soon(), mark));
+  EXPECT_NE((r.out + r.err).find("cannot bind 127.0.0.1,127.0.0.2:" + std::to_string(p)), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(ctl_json(relay, {"status"})["daemon"]["generation"], 1);
+  ASSERT_NO_FATAL_FAILURE(open_on_both_workers(relay, p, sources));
+  ASSERT_NO_FATAL_FAILURE(all_through("refused"));
+
+  // Once it is gone: each worker's socket is bound anew.
+  squatter.reset();
+  r = relay.ctl({"reload"}, Deadline::in(seconds(60)));
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  ASSERT_NO_FATAL_FAILURE(open_on_both_workers(relay, p, sources, 1, {"127.0.0.2"}));
+  ASSERT_NO_FATAL_FAILURE(all_through("second address"));
+
+  // Another port.
+  relay.write_config(config("[127.0.0.1, 127.0.0.2]", p + 3));
+  r = relay.ctl({"reload"}, Deadline::in(seconds(60)));
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  ASSERT_NO_FATAL_FAILURE(open_on_both_workers(relay, p + 3, sources));
+  ASSERT_NO_FATAL_FAILURE(all_through("other port"));
+
+  // A port another sctprelayd with workers listens on (SO_REUSEPORT, same user): refused, as at
+  // start (the first worker tries a plain socket on a port none of its listeners holds).
+  Daemon other(config("[127.0.0.1, 127.0.0.2]", p + 4));
+  relay.write_config(config("[127.0.0.1, 127.0.0.2]", p + 4));
+  r = relay.ctl({"reload"}, Deadline::in(seconds(60)));
+  ASSERT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("another socket already uses SCTP port " + std::to_string(p + 4)), std::string::npos)
+      << r.out << r.err;
+  ASSERT_NO_FATAL_FAILURE(all_through("not joined"));
+
+  for (auto& s : sources) EXPECT_FALSE(ended(*s.peer, s.peer->assoc()));
+  auto stats = relay.stats();
+  EXPECT_EQ(stats["received"], uint64_t(sent));
 }
