@@ -410,9 +410,11 @@ class Relay:
         self.proc.stop(timeout=60 if self.tool else 20)
 
 
-def start_sink(count, size, rate=0, timeout=120, ppid=PPID, idle=0, hold=False, buffer=None):
+def start_sink(count, size, rate=0, timeout=120, ppid=PPID, idle=0, hold=False, buffer=None, peel=False):
     p = port()
     args = [LOADGEN, "sink", "--port", str(p), "--count", str(count), "--timeout", str(timeout), "--ppid", str(ppid)]
+    if peel:  # a socket per association
+        args += ["--peel"]
     if buffer:  # receive buffer, bytes (default 1 MiB)
         args += ["--buffer", str(buffer)]
     if idle:  # count not known in advance: ends once nothing arrived for `idle` seconds
@@ -749,6 +751,8 @@ WORKERS_SYSCTL = {"net.core.netdev_max_backlog": "100000", "net.sctp.rto_min": "
 # kernel discarded tens of thousands of DATA chunks a run (direct from 64 sources: the run never
 # finished).
 WORKERS_SINK_BUFFER = 64 << 20
+# BENCH_WORKERS_SINK_PEEL=1: the sink peels each association off into a socket of its own.
+WORKERS_SINK_PEEL = os.environ.get("BENCH_WORKERS_SINK_PEEL", "0") == "1"
 # The sources run at nice 10: they stand for peers on other machines, and at the same weight the
 # scheduler gave each of 8 or 64 source processes as much of the 2 vCPUs as a relay thread (the one
 # relay thread of `workers: 1` got about 60% of a vCPU while the VM had 30% idle). The sink stays
@@ -860,7 +864,7 @@ def workers_run(variant, assocs, per_assoc, workers=1, size=100, timeout=180, ct
     ctl = os.path.join(ctl_dir, "ctl-%s.sock" % tag)  # not under the repository: 9p cannot hold a socket
     out = {"variant": variant, "assocs": assocs, "workers": workers if variant == "sctprelayd" else None,
            "per_assoc": per_assoc, "count": total, "size": size, "streams": STREAMS}
-    sink = start_sink(total, size, timeout=timeout, hold=True, buffer=WORKERS_SINK_BUFFER)
+    sink = start_sink(total, size, timeout=timeout, hold=True, buffer=WORKERS_SINK_BUFFER, peel=WORKERS_SINK_PEEL)
     relay = None
     srcs = []
     try:
@@ -1212,7 +1216,7 @@ def main():
     # sends total / associations over STREAMS streams), straight to the sink and through sctprelayd
     # with `workers: 1` and `workers: 2`.
     wk = dict(assocs=[8, 64], total=2000 if q else 48000, size=100, workers=[1, 2], sysctl=WORKERS_SYSCTL,
-              sink_buffer=WORKERS_SINK_BUFFER, softirq_fifo=WORKERS_SOFTIRQ_FIFO, sources_nice=WORKERS_SOURCES_NICE,
+              sink_buffer=WORKERS_SINK_BUFFER, sink_peel=WORKERS_SINK_PEEL, softirq_fifo=WORKERS_SOFTIRQ_FIFO, sources_nice=WORKERS_SOURCES_NICE,
               bundle=WORKERS_BUNDLE)
 
     # Inherited by every child: sctprelayd holds one descriptor per association since the peel-off

@@ -448,8 +448,10 @@ class Report:
                    ", the sources at nice %d (they stand for peers on other machines; at the same weight the "
                    "scheduler gave each of 8 or 64 source processes as much CPU as a relay thread)" % m["sources_nice"]
                    if m.get("sources_nice") else "",
-                   ", sources bundling up to %d messages a packet (MSG_MORE)" % m["bundle"] if (m.get("bundle") or 1) > 1
-                   else ""))
+                   (", sources bundling up to %d messages a packet (MSG_MORE)" % m["bundle"] if (m.get("bundle") or 1) > 1
+                    else "") +
+                   (", the sink reading each association from a socket of its own (`--peel`: into one socket, two "
+                    "relay threads delivering at once wait for each other on its lock)" if m.get("sink_peel") else "")))
         self.w()
         ok = [r for r in runs if r.get("valid")]
         self.w("| associations | direct msg/s | workers 1 msg/s | workers 2 msg/s | **workers 2 ÷ workers 1** "

@@ -64,7 +64,7 @@ void usage() {
       "           wait for SIGUSR1 before closing; --wait-start: once connected, wait for SIGUSR2\n"
       "           before the first message)\n"
       "  sink    --port P --count N [--bytes B] [--rate MSGS_PER_S] [--ppid P] [--timeout SEC] [--idle SEC]\n"
-      "          [--hold] [--buffer BYTES]   (SIGUSR1: lift --rate; --hold: after the result, wait for SIGUSR2\n"
+      "          [--hold] [--buffer BYTES] [--peel]   (--peel: a socket per association; SIGUSR1: lift --rate; --hold: after the result, wait for SIGUSR2\n"
       "          before closing)\n"
       "  echo    --port P                      (until SIGTERM)\n"
       "  latency --to H:P --count N --size S [--outstanding M] [--warmup W] [--timeout SEC]\n"

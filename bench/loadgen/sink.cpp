@@ -1,6 +1,7 @@
 // sink: receives on a one-to-many socket until --count messages have arrived, checking each
 // message's size and fill and the order per (source, stream); optionally reads at a limited
-// rate (a slow destination). Prints "listening", one "up" per association, then the result.
+// rate (a slow destination); with --peel each association is read from a socket of its own.
+// Prints "listening", one "up" per association, then the result.
 //
 // For counts not known in advance (the isolation workload's congested source): --idle SEC ends
 // the run once nothing has arrived for SEC seconds after the first message, and SIGUSR1 lifts the
@@ -11,6 +12,8 @@
 // result sums them up: with every message there exactly once, each key's count equals its
 // highest seq + 1 and equals what its source sent on that stream (the caller knows that).
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +23,7 @@
 #include <cstring>
 #include <ctime>
 #include <unordered_map>
+#include <vector>
 
 #include "args.h"
 #include "net.h"
@@ -74,6 +78,14 @@ int run_sink(const Args& a) {
   timeval tv{1, 0};
   if (idle > 0 && idle < 1) tv = timeval{0, suseconds_t(idle * 1e6)};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);  // wake up to check the deadline
+  // --peel: each association gets a socket of its own (sctp_peeloff at COMM_UP), read as poll
+  // finds them ready. Into one socket, every sender's packets take that socket's lock; on
+  // loopback the senders' own CPUs do that work, so two relay threads delivering at once wait
+  // for each other there, which a destination on another machine would not make them do.
+  const bool peel = a.flag("peel");
+  std::vector<pollfd> polled{pollfd{fd, POLLIN, 0}};
+  std::vector<int> ready;  // sockets poll found readable, not yet read dry
+  if (peel) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   bool timed_out = false, went_idle = false;
   long unthrottled_at = -1;
   while (want_bytes ? bytes < want_bytes : received < long(count)) {
@@ -91,19 +103,41 @@ int run_sink(const Args& a) {
       unthrottled_at = received;
       std::printf("{\"event\":\"unthrottled\",\"received\":%ld}\n", received);
     }
+    // One whole message (partial deliveries joined): from the one socket, waiting up to its
+    // receive timeout; with --peel, from a socket poll found ready (nothing there: read dry).
     sctp_sndrcvinfo info{};
     int flags = 0;
-    // Inline receive so a receive timeout (EAGAIN) only loops back to the deadline check.
     if (buf.size() < (2u << 20)) buf.resize(2u << 20);
     size_t have = 0;
     bool got = false;
+    int from = fd;
+    if (peel) {
+      if (ready.empty()) {
+        for (auto& p : polled) p.revents = 0;
+        int n = poll(polled.data(), polled.size(), int(tv.tv_sec * 1000 + tv.tv_usec / 1000));
+        if (n < 0 && errno != EINTR) die("poll: %s", strerror(errno));
+        for (const auto& p : polled)
+          if (p.revents) ready.push_back(p.fd);
+        if (ready.empty()) continue;
+      }
+      from = ready.back();
+    }
     for (;;) {
-      int n = sctp_recvmsg(fd, buf.data() + have, buf.size() - have, nullptr, nullptr, &info, &flags);
+      int n = sctp_recvmsg(from, buf.data() + have, buf.size() - have, nullptr, nullptr, &info, &flags);
       if (n < 0) {
         if (errno == EINTR) continue;
         if ((errno == EAGAIN || errno == EWOULDBLOCK) && have == 0) break;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {  // the rest of a message is on its way
+          pollfd rest{from, POLLIN, 0};
+          poll(&rest, 1, 1000);
+          continue;
+        }
         die("recvmsg: %s", strerror(errno));
+      }
+      if (n == 0 && have == 0 && from != fd) {  // a peeled-off association ended
+        std::erase_if(polled, [from](const pollfd& p) { return p.fd == from; });
+        close(from);
+        break;
       }
       have += size_t(n);
       if (flags & MSG_EOR) {
@@ -112,11 +146,20 @@ int run_sink(const Args& a) {
       }
       if (buf.size() < have + (1u << 20)) buf.resize(have + (1u << 20));
     }
-    if (!got) continue;
+    if (!got) {
+      if (peel) ready.pop_back();  // read dry: back to poll once the others are
+      continue;
+    }
     if (flags & MSG_NOTIFICATION) {
       auto* n = reinterpret_cast<sctp_notification*>(buf.data());
       if (n->sn_header.sn_type == SCTP_ASSOC_CHANGE && n->sn_assoc_change.sac_state == SCTP_COMM_UP) {
         ++ups;
+        if (peel) {
+          int own = sctp_peeloff(fd, n->sn_assoc_change.sac_assoc_id);
+          if (own < 0) die("sctp_peeloff: %s", strerror(errno));
+          fcntl(own, F_SETFL, fcntl(own, F_GETFL) | O_NONBLOCK);
+          polled.push_back(pollfd{own, POLLIN, 0});
+        }
         std::printf("{\"event\":\"up\",\"assocs\":%ld}\n", ups);
       }
       continue;
@@ -173,6 +216,7 @@ int run_sink(const Args& a) {
     timespec pause{0, 10 * 1000 * 1000};
     nanosleep(&pause, nullptr);
   }
+  for (size_t i = 1; i < polled.size(); ++i) close(polled[i].fd);
   close(fd);
   return timed_out ? 3 : (bad || out_of_order || missing || extra) ? 4 : 0;
 }
