@@ -668,8 +668,9 @@ def control(path, request, timeout=60):
 
 
 def task_cpu(path):
-    """[name, utime+stime seconds, seconds waiting on a run queue] of one task (PATH = /proc/PID or
-    /proc/PID/task/TID): `stat` for utime+stime, `schedstat` (ns) for the wait, None if gone."""
+    """[name, utime+stime seconds, seconds waiting on a run queue, times it was put on a CPU] of one
+    task (PATH = /proc/PID or /proc/PID/task/TID): `stat` for utime+stime, `schedstat` for the wait
+    (ns) and the count, None if gone."""
     try:
         with open(path + "/stat") as f:
             head, _, rest = f.read().rpartition(")")
@@ -678,7 +679,7 @@ def task_cpu(path):
     except (FileNotFoundError, ProcessLookupError):
         return None
     fields = rest.split()
-    return [head.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / HZ, int(sched[1]) / 1e9]
+    return [head.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / HZ, int(sched[1]) / 1e9, int(sched[2])]
 
 
 def threads_cpu(pid):
@@ -930,10 +931,10 @@ def workers_run(variant, assocs, per_assoc, workers=1, size=100, timeout=180, ct
                          "sink": after["sink"][2] - before["sink"][2] if before["sink"] and after["sink"] else None}
         if relay:
             threads = []
-            for tid, (name, cpu, wait) in sorted(after["relay"].items()):
-                _, cpu0, wait0 = before["relay"].get(tid, [name, 0, 0])
+            for tid, (name, cpu, wait, runs) in sorted(after["relay"].items()):
+                _, cpu0, wait0, runs0 = before["relay"].get(tid, [name, 0, 0, 0])
                 threads.append({"tid": tid, "name": name, "cpu_s": cpu - cpu0, "wait_s": wait - wait0,
-                                "util": (cpu - cpu0) / window if window > 0 else None})
+                                "runs": runs - runs0, "util": (cpu - cpu0) / window if window > 0 else None})
             out["relay_threads"] = threads
             out["cpu_s"]["relay"] = sum(t["cpu_s"] for t in threads)
             out["wait_s"]["relay"] = sum(t["wait_s"] for t in threads)
