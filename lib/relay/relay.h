@@ -61,6 +61,15 @@ struct ListenerRt {
   std::atomic<std::size_t>* up_everywhere = nullptr;  // with workers: its associations in every worker
 };
 
+// A listener change under way (listeners.cpp): sockets bound for new and changed listeners, the
+// listeners to bind once `release`'s old sockets (ours, in the way) have closed.
+struct ListenerChange {
+  std::map<std::string, std::unique_ptr<ListenerRt>> bound;
+  std::vector<std::string> rebind;
+  std::vector<std::string> release;
+  bool released = false;
+};
+
 struct PeerRt {
   config::Destination cfg;
   int source = -1;
@@ -325,15 +334,7 @@ class Relay {
   std::unique_ptr<event::Timer> liveness_timer_;
   std::chrono::steady_clock::time_point last_oversize_log_{};
 
-  // A listener change under way (listeners.cpp): sockets bound for new and changed listeners, and
-  // the listeners whose address our own old sockets hold (rebound after `release` closed those).
-  struct ListenerChange {
-    std::map<std::string, std::unique_ptr<ListenerRt>> bound;
-    std::vector<std::string> rebind;
-    std::vector<std::string> release;
-    bool released = false;
-  };
-  std::optional<ListenerChange> change_;
+  std::optional<ListenerChange> change_;  // between bind_listeners and commit or restore_listeners
   std::vector<ListenerRt*> starting_;  // committed, read once every worker has them (start_listeners)
   bool stopping_ = false;
   // Stopping goes: drain the relay's queues, wait until the kernel has every destination's data
