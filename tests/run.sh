@@ -5,8 +5,9 @@
 # Then it builds everything again with AddressSanitizer and UndefinedBehaviorSanitizer
 # (-DSCTPRELAY_SANITIZE=ON, in ASAN_BUILD_DIR) and runs the unit and integration tests from that
 # build, with sanitizer options that make any report (leaks included) fail the test.
-# Last, the libFuzzer targets (fuzz/, built with clang in FUZZ_BUILD_DIR) each run briefly from
-# their seed corpora; each target counts as one test.
+# Last, the libFuzzer targets (fuzz/, built with clang in FUZZ_BUILD_DIR, where the daemon and the
+# tools are compiled with clang too) each run briefly from their seed corpora; each target counts
+# as one test.
 # Ends with one line "N passed, N failed" (individual tests; a build or a step that could not
 # run counts as one failure) and exits non-zero if anything failed.
 #
@@ -197,9 +198,19 @@ run_asan_integration_tests() {
 # tests (or in the foreground when that build failed); then each target runs FUZZ_SECONDS from its
 # seed corpus. A crash, a sanitizer report, a broken invariant, one input taking over 10 s or an
 # allocation above 512 MiB fails that target.
+# The same clang build then compiles the daemon and the tools too: the fuzz targets take lib/ only,
+# and daemon/ once compiled with g++ alone for a while (clang refused it). Only compiled, not run;
+# a warning fails it as an error would.
 build_fuzz() {
+  local log=$FUZZ_BUILD_DIR/build.log
   mkdir -p "$FUZZ_BUILD_DIR"
-  FUZZ_BUILD_DIR=$FUZZ_BUILD_DIR bounded "$REPO_ROOT/fuzz/run.sh" --build-only >"$FUZZ_BUILD_DIR/build.log" 2>&1
+  FUZZ_BUILD_DIR=$FUZZ_BUILD_DIR bounded "$REPO_ROOT/fuzz/run.sh" --build-only >"$log" 2>&1 || return
+  bounded cmake --build "$FUZZ_BUILD_DIR" -j2 --target sctprelayd sctprelayctl sctprelay-client >>"$log" 2>&1 || return
+  if grep -q 'warning:' "$log"; then
+    echo "clang warned (see $log):" >&2
+    grep 'warning:' "$log" | head -n 20 >&2
+    return 1
+  fi
 }
 
 fuzz_build_pid=
