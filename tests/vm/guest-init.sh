@@ -108,6 +108,11 @@ prepare_systemd_root() {
   grep -v -e '^#' -e '^[[:space:]]*$' "$CTL/masked-units" | while read -r unit; do
     ln -sf /dev/null "$etc/systemd/system/$unit"
   done
+  # tmp.conf's `D /tmp` empties /tmp at boot: here that is the host's /tmp under the overlay, and
+  # systemd-tmpfiles walked all of it over 9p (whatever builds and clones it holds), whiting out
+  # every file: 3 minutes 14 seconds of a 3.5-minute boot. /tmp is only made here, not emptied.
+  mkdir -p "$etc/tmpfiles.d"
+  echo "d /tmp 1777 root root -" >"$etc/tmpfiles.d/tmp.conf"
 }
 
 run_systemd_mode() {
