@@ -200,6 +200,28 @@ Named name_of(const Msg& m) {
   return n;
 }
 
+// Each source sends one message (stream 1, PPID 5, ending in `tag`); `to` gets exactly one from
+// each, whole, on stream 1 with `want_ppid`, and from each worker as many as it carries sources.
+void one_from_each(const std::vector<Source>& sources, Peer& to, const std::string& tag, uint32_t want_ppid) {
+  const int n = int(sources.size());
+  for (int i = 0; i < n; ++i) ASSERT_TRUE(sources[i].peer->send(body(i, 1, 0, 100 + i) + tag, 1, 5)) << tag;
+  auto got = to.recv_n(n, Deadline::in(seconds(30)));
+  ASSERT_EQ(got.size(), std::size_t(n)) << tag;
+  std::set<int> from;
+  PerWorker via{};
+  for (auto& m : got) {
+    Named id = name_of(m);
+    ASSERT_GE(id.src, 0);
+    ASSERT_LT(id.src, n);
+    EXPECT_EQ(m.text(), body(id.src, 1, 0, 100 + id.src) + tag);
+    EXPECT_EQ(m.info.stream, 1);
+    EXPECT_EQ(m.info.ppid, want_ppid) << tag;
+    EXPECT_TRUE(from.insert(id.src).second) << tag << ": src " << id.src << " twice";
+    via[sources[id.src].worker]++;
+  }
+  EXPECT_EQ(via, per_worker(sources)) << tag;
+}
+
 // What has arrived of the numbered traffic (body()). Each message must name one of `sources`,
 // arrive whole on the stream it names with that source's PPID (`ppid`) and ordering flag (only
 // `unordered_stream` is sent unordered), once, and on an ordered stream right after the one before.
@@ -664,22 +686,7 @@ routes:
 
   // Each source sends one message; `to` gets one from every source, nothing else arrives at `other`.
   auto round = [&](const std::string& tag, Peer& to, Peer& other, uint32_t want_ppid) {
-    for (int i = 0; i < n; ++i) ASSERT_TRUE(sources[i].peer->send(body(i, 1, 0, 100 + i) + tag, 1, 5));
-    auto got = to.recv_n(n, Deadline::in(seconds(30)));
-    ASSERT_EQ(got.size(), std::size_t(n)) << tag;
-    std::set<int> from;
-    PerWorker via{};
-    for (auto& m : got) {
-      Named id = name_of(m);
-      ASSERT_GE(id.src, 0);
-      ASSERT_LT(id.src, n);
-      EXPECT_EQ(m.text(), body(id.src, 1, 0, 100 + id.src) + tag);
-      EXPECT_EQ(m.info.stream, 1);
-      EXPECT_EQ(m.info.ppid, want_ppid) << tag;
-      EXPECT_TRUE(from.insert(id.src).second) << tag << ": src " << id.src << " twice";
-      via[sources[id.src].worker]++;
-    }
-    EXPECT_EQ(via, per_worker(sources)) << tag;
+    ASSERT_NO_FATAL_FAILURE(one_from_each(sources, to, tag, want_ppid));
     EXPECT_TRUE(other.quiet_until(Deadline::in(milliseconds(300)))) << tag << ": a message took the other route";
   };
   ASSERT_NO_FATAL_FAILURE(round("before", a, b, 5));
@@ -1148,19 +1155,8 @@ routes:
 
   int sent = 0;
   auto all_through = [&](const std::string& tag) {
-    const int n = int(sources.size());
-    for (int i = 0; i < n; ++i) ASSERT_TRUE(sources[i].peer->send(body(i, 1, 0, 100 + i) + tag, 1, 5)) << tag;
-    sent += n;
-    auto got = a.recv_n(n, Deadline::in(seconds(30)));
-    ASSERT_EQ(got.size(), std::size_t(n)) << tag;
-    std::set<int> from;
-    for (auto& m : got) {
-      Named id = name_of(m);
-      ASSERT_GE(id.src, 0);
-      ASSERT_LT(id.src, n);
-      EXPECT_EQ(m.text(), body(id.src, 1, 0, 100 + id.src) + tag);
-      EXPECT_TRUE(from.insert(id.src).second) << tag << ": src " << id.src << " twice";
-    }
+    ASSERT_NO_FATAL_FAILURE(one_from_each(sources, a, tag, 5));
+    sent += int(sources.size());
   };
   ASSERT_NO_FATAL_FAILURE(all_through("first"));
 
